@@ -1,0 +1,268 @@
+"""Command-line parsing from a frozen config dataclass.
+
+Each field (with `metadata={"help": ...}`) becomes a flag, plus `--config FILE`.
+Precedence: dataclass defaults < config file < flags; parsing returns a new config.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+CONFIG_FILE_DEST = "config_file"
+CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
+NONE_WORDS = ("none", "null")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Prints `error: <message>` as one line to stderr and exits with `code`."""
+    if code == 0:
+        raise ValueError(f"fail() needs a non-zero exit code, got {code!r}")
+    one_line = " ".join(str(message).split())
+    print(f"error: {one_line}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _type_hints(config_cls: type) -> dict[str, Any]:
+    """Returns the resolved annotations of a dataclass (string annotations too)."""
+    if not dataclasses.is_dataclass(config_cls) or not isinstance(config_cls, type):
+        raise TypeError(f"expected a dataclass type, got {config_cls!r}")
+    return typing.get_type_hints(config_cls)
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """Returns (T, True) for `Optional[T]` or `T | None`, else (annotation, False)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        arguments = typing.get_args(annotation)
+        inner = [argument for argument in arguments if argument is not type(None)]
+        if len(inner) == 1 and len(arguments) == 2:
+            return inner[0], True
+        raise TypeError(f"unsupported union annotation {annotation!r}; use Optional[T]")
+    return annotation, False
+
+
+def _type_name(annotation: Any) -> str:
+    """Returns a short readable name for an annotation, for error messages."""
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _field_default(field: dataclasses.Field) -> Any:
+    """Returns a field's default value, or dataclasses.MISSING when it has none."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def _scalar_parser(scalar_type: Any, optional: bool) -> Any:
+    """Returns the argparse `type=` callable for one scalar value."""
+    if not optional:
+        return scalar_type
+
+    def parse_optional(text: str) -> Any:
+        return None if text.lower() in NONE_WORDS else scalar_type(text)
+
+    parse_optional.__name__ = _type_name(scalar_type)
+    return parse_optional
+
+
+def _argument_options(name: str, annotation: Any) -> dict[str, Any]:
+    """Returns the `add_argument` keyword arguments for one annotated field."""
+    inner, optional = _unwrap_optional(annotation)
+    origin = typing.get_origin(inner)
+    if inner is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if origin is typing.Literal:
+        choices = typing.get_args(inner)
+        choice_types = {type(choice) for choice in choices}
+        if len(choice_types) != 1:
+            raise TypeError(f"field {name!r}: Literal choices must share one type")
+        return {
+            "choices": choices,
+            "type": _scalar_parser(choice_types.pop(), optional),
+        }
+    if origin is tuple:
+        item_types = typing.get_args(inner)
+        variadic = len(item_types) == 2 and item_types[1] is Ellipsis
+        if not variadic and len(set(item_types)) != 1:
+            raise TypeError(f"field {name!r}: tuple items must share one type")
+        nargs = "+" if variadic else len(item_types)
+        return {"nargs": nargs, "type": item_types[0], "metavar": name.upper()}
+    if inner in (int, float, str):
+        return {"type": _scalar_parser(inner, optional)}
+    raise TypeError(f"field {name!r}: unsupported annotation {annotation!r}")
+
+
+def build_parser(
+    config_cls: type, *, prog: str | None = None, description: str | None = None
+) -> argparse.ArgumentParser:
+    """Builds an argument parser with one `--kebab-case` flag per config field.
+
+    Flags default to `argparse.SUPPRESS`, so the parsed namespace only holds the
+    flags the user passed; `--config FILE` (YAML or JSON) is added too. Callers
+    may add their own arguments before passing the parser to `parse_config`.
+    """
+    hints = _type_hints(config_cls)
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument(
+        "--config",
+        dest=CONFIG_FILE_DEST,
+        metavar="FILE",
+        default=None,
+        help="YAML (.yaml/.yml) or JSON (.json) file of settings; flags override it.",
+    )
+    for field in dataclasses.fields(config_cls):
+        options = _argument_options(field.name, hints[field.name])
+        default = _field_default(field)
+        help_text = str(field.metadata.get("help", "")).replace("%", "%%")
+        if default is not dataclasses.MISSING:
+            shown = list(default) if isinstance(default, tuple) else default
+            shown = str(shown).replace("%", "%%")
+            help_text = f"{help_text} (default: {shown})".strip()
+        flag = "--" + field.name.replace("_", "-")
+        parser.add_argument(
+            flag, dest=field.name, default=argparse.SUPPRESS, help=help_text, **options
+        )
+    return parser
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    """Returns `value` checked against `annotation` (ints to float, lists to tuple);
+    raises ValueError naming the field, the expected type and the value."""
+    inner, optional = _unwrap_optional(annotation)
+    if value is None and optional:
+        return None
+    expected = _type_name(annotation)
+    error = ValueError(f"config field {name!r} expects {expected}, got {value!r}")
+    origin = typing.get_origin(inner)
+    if origin is typing.Literal:
+        for choice in typing.get_args(inner):
+            if type(value) is type(choice) and value == choice:
+                return value
+        raise error
+    if origin is tuple:
+        item_types = typing.get_args(inner)
+        if not isinstance(value, (list, tuple)):
+            raise error
+        if len(item_types) == 2 and item_types[1] is Ellipsis:
+            item_types = (item_types[0],) * len(value)
+        if len(item_types) != len(value):
+            raise error
+        return tuple(
+            _coerce(f"{name}[{index}]", item_type, item)
+            for index, (item_type, item) in enumerate(zip(item_types, value))
+        )
+    if inner is float and type(value) in (int, float):
+        return float(value)
+    if inner is float and isinstance(value, str):
+        try:  # PyYAML (YAML 1.1) reads `1e-3` as a string.
+            return float(value)
+        except ValueError:
+            raise error from None
+    if inner in (int, str, bool) and type(value) is inner:
+        return value
+    raise error
+
+
+def _validated_values(config_cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Returns `values` with keys checked against the fields and values coerced."""
+    hints = _type_hints(config_cls)
+    names = [field.name for field in dataclasses.fields(config_cls)]
+    unknown = sorted(str(key) for key in values if key not in names)
+    if unknown:
+        name = config_cls.__name__
+        raise ValueError(f"unknown config keys {unknown} for {name}; valid: {names}")
+    return {key: _coerce(key, hints[key], value) for key, value in values.items()}
+
+
+def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
+    """Builds a config from a plain dict, with the same checks as config files.
+
+    Raises:
+        ValueError: for unknown keys, wrong types or missing required fields.
+    """
+    if not isinstance(values, dict):
+        raise TypeError(f"expected a dict of config values, got {values!r}")
+    validated = _validated_values(config_cls, values)
+    try:
+        return config_cls(**validated)
+    except TypeError as error:
+        raise ValueError(f"cannot build {config_cls.__name__}: {error}") from error
+
+
+def _json_safe(value: Any) -> Any:
+    """Returns `value` with tuples (also nested) turned into lists."""
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    return value
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Returns a JSON-safe dict of a config's fields (tuples become lists)."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"expected a dataclass instance, got {config!r}")
+    fields = dataclasses.fields(config)
+    return {field.name: _json_safe(getattr(config, field.name)) for field in fields}
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML or JSON settings file (by extension) into a dict; keys may be
+    written `batch_size` or `batch-size`."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in CONFIG_FILE_SUFFIXES:
+        raise ValueError(f"config file must end in {CONFIG_FILE_SUFFIXES}, got {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (OSError, json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ValueError(f"cannot read config file {str(path)!r}: {error}") from error
+    values = {} if values is None else values
+    if not isinstance(values, dict):  # A user's file: ValueError, as for bad input.
+        raise ValueError(f"config file {path} must hold a mapping, got {values!r}")  # noqa: TRY004
+    return {str(key).replace("-", "_"): value for key, value in values.items()}
+
+
+def parse_config(
+    config_cls: type,
+    argv: list[str] | None = None,
+    *,
+    parser: argparse.ArgumentParser | None = None,
+    defaults: Any = None,
+) -> tuple[Any, argparse.Namespace]:
+    """Parses defaults < config file < flags into a new config instance.
+
+    Args:
+        config_cls: the config dataclass type.
+        argv: arguments without the program name; `sys.argv[1:]` when None.
+        parser: a parser from `build_parser(config_cls)`, possibly with extra
+            arguments added by the caller.
+        defaults: a config to start from instead of the dataclass defaults (for
+            example `Config.tiny()`); it is never mutated.
+
+    Returns:
+        (config, namespace): the namespace holds `config_file` and the caller's
+        extra arguments; config fields are removed from it.
+    """
+    parser = parser if parser is not None else build_parser(config_cls)
+    namespace = parser.parse_args(argv)
+    values = {} if defaults is None else config_to_dict(defaults)
+    config_file = getattr(namespace, CONFIG_FILE_DEST, None)
+    if config_file is not None:
+        values.update(load_config_file(config_file))
+    for field in dataclasses.fields(config_cls):
+        if hasattr(namespace, field.name):
+            values[field.name] = getattr(namespace, field.name)
+            delattr(namespace, field.name)
+    return config_from_dict(config_cls, values), namespace
