@@ -188,3 +188,18 @@ def _record_num_features(preset_dir, num_features):
         backbone = data["config"]["backbone"] if name == "task.json" else data
         backbone["config"]["num_features"] = num_features
         path.write_text(json.dumps(data, indent=4))
+
+
+def convert_lite0(target_dir):
+    """Convert the bundled EfficientNet-Lite0 weights (see ``convert_lite``)."""
+    convert_lite("efficientnet_lite0", target_dir)
+
+
+def convert_lite1(target_dir):
+    """Convert the bundled EfficientNet-Lite1 weights (see ``convert_lite``)."""
+    convert_lite("efficientnet_lite1", target_dir)
+
+
+def convert_lite2(target_dir):
+    """Convert the bundled EfficientNet-Lite2 weights (see ``convert_lite``)."""
+    convert_lite("efficientnet_lite2", target_dir)

@@ -1,0 +1,102 @@
+"""Build and load image classifiers (keras-hub ``ImageClassifier`` tasks)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from apps.image_classify import SPEC
+from shared.models import resolve_model_ref
+
+LABELS_FILE = Path(__file__).with_name("imagenet_classes.txt")
+
+
+def imagenet_labels():
+    """The 1000 ImageNet-1k class names, index-aligned with the models' outputs."""
+    return LABELS_FILE.read_text(encoding="utf-8").splitlines()
+
+
+@dataclass
+class LoadedClassifier:
+    """A classifier ready to predict.
+
+    Attributes:
+        model: the keras-hub ``ImageClassifier`` (outputs logits; has a preprocessor).
+        labels: class names, index-aligned with the outputs.
+        ref: the model reference it was loaded from.
+        imagenet: True when the outputs are the ImageNet-1k classes.
+        image_size: (height, width) the preprocessor resizes to.
+    """
+
+    model: object
+    labels: list
+    ref: str
+    imagenet: bool
+    image_size: tuple
+
+
+def _load_task(location, kind):
+    import keras
+    import keras_hub
+
+    if kind in ("run", "path") and str(location).endswith(".keras"):
+        return keras.saving.load_model(location)
+    return keras_hub.models.ImageClassifier.from_preset(location)
+
+
+def image_size_of(model):
+    """The (height, width) the model's preprocessor resizes images to (224×224 if unknown)."""
+    converter = getattr(getattr(model, "preprocessor", None), "image_converter", None)
+    size = getattr(converter, "image_size", None)
+    return tuple(size) if size else (224, 224)
+
+
+def load_classifier(ref=None, *, runs_dir=None):
+    """Load a classifier from any model reference (see ``shared.models``).
+
+    Args:
+        ref: model reference; None means ``bundled:efficientnet_lite0``.
+        runs_dir: runs registry root.
+
+    Returns:
+        A ``LoadedClassifier``.
+    """
+    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    model = _load_task(resolved.location, resolved.kind)
+    if resolved.run is not None:
+        labels = resolved.run.labels
+    else:
+        labels = imagenet_labels()
+    num_outputs = model.output_dense.units if hasattr(model, "output_dense") else len(labels)
+    if len(labels) != num_outputs:
+        raise ValueError(f"{resolved.ref}: model has {num_outputs} outputs, {len(labels)} labels")
+    imagenet = resolved.run is None and num_outputs == 1000
+    return LoadedClassifier(model, labels, resolved.ref, imagenet, image_size_of(model))
+
+
+def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2, runs_dir=None):
+    """A new classifier: the pretrained backbone of ``ref`` with a fresh ``num_classes`` head.
+
+    Args:
+        ref: model reference of the starting model.
+        num_classes: number of output classes.
+        pretrained: False builds the same architecture with random weights ("scratch").
+        dropout: dropout rate before the new head.
+        runs_dir: runs registry root.
+
+    Returns:
+        A keras-hub ``ImageClassifier`` (logits output, preprocessor attached).
+    """
+    import keras_hub
+
+    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    if resolved.kind in ("run", "path") and resolved.location.endswith(".keras"):
+        source = _load_task(resolved.location, resolved.kind)
+        task_cls = type(source)
+        backbone, preprocessor = source.backbone, source.preprocessor
+        if not pretrained:
+            backbone = backbone.__class__.from_config(backbone.get_config())
+        return task_cls(
+            backbone=backbone, preprocessor=preprocessor, num_classes=num_classes, dropout=dropout
+        )
+    return keras_hub.models.ImageClassifier.from_preset(
+        resolved.location, num_classes=num_classes, load_weights=pretrained, dropout=dropout
+    )

@@ -1,0 +1,142 @@
+"""One resolver for model references, shared by every app, the CLI, the UI and the tests.
+
+A reference is one of:
+  ``bundled:<name>``   real weights shipped in a pip package, converted once into a native
+                       Keras preset in the cache (works offline);
+  ``run:<id>``         a fine-tuned model from the runs registry;
+  a path               a local keras-hub preset directory or a ``.keras`` file;
+  a preset name        a keras-hub preset (downloaded; needs the network).
+"""
+
+import functools
+import importlib
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared import cache, runs
+
+OFFLINE_ENV = "TRANSFERZOO_OFFLINE"
+CONVERTER_VERSION = "v1"  # bump when a converter's output changes, to refresh caches
+_HUB_HOSTS = (("www.kaggle.com", 443), ("huggingface.co", 443))
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where a model reference points.
+
+    Attributes:
+        ref: the reference as given.
+        kind: "bundled", "run", "path" or "preset".
+        location: a local path (str) for bundled/run/path, the preset name for "preset".
+        run: the ``shared.runs.Run`` for kind "run", else None.
+    """
+
+    ref: str
+    kind: str
+    location: str
+    run: runs.Run | None = None
+
+
+class OfflineError(ValueError):
+    """A hub preset was asked for and the hub cannot be reached."""
+
+
+def _env_offline():
+    flags = (os.environ.get(OFFLINE_ENV), os.environ.get("HF_HUB_OFFLINE"))
+    return any(flag and flag not in ("0", "false", "False") for flag in flags)
+
+
+@functools.lru_cache(maxsize=1)
+def _hub_reachable(timeout=1.5):
+    for host, port in _HUB_HOSTS:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def is_offline():
+    """True when hub downloads cannot work: set by the environment, else probed once."""
+    return _env_offline() or not _hub_reachable()
+
+
+def offline_choices(spec, runs_dir=None):
+    """References that work with no network for the app ``spec``."""
+    bundled = [f"bundled:{name}" for name in spec.bundled]
+    complete = runs.list_runs(spec.name, runs_dir=runs_dir, include_incomplete=False)
+    return bundled + [run.ref for run in complete]
+
+
+def _import_callable(target):
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def bundled_preset_dir(spec, name):
+    """Return the cached preset dir of ``bundled:<name>``, converting it on first use."""
+    if name not in spec.bundled:
+        raise ValueError(
+            f"Unknown bundled model {name!r} for {spec.title}; "
+            f"bundled models: {', '.join('bundled:' + n for n in spec.bundled)}"
+        )
+    convert = _import_callable(spec.bundled[name])
+    return cache.ensure_converted(f"{spec.name}-{name}-{CONVERTER_VERSION}", convert)
+
+
+def _resolve_run(spec, run_id, ref, runs_dir):
+    run = runs.open_run(run_id, runs_dir=runs_dir, app=spec.name)
+    if run.state != "complete":
+        raise ValueError(f"{ref} is {run.state}, not complete: it has no final model to load")
+    return ResolvedModel(ref, "run", str(run.model_path), run)
+
+
+def _is_hub_name(spec, ref):
+    if ref.startswith(("kaggle://", "hf://", "gs://")):
+        return True
+    import keras_hub
+
+    return ref in spec.hub_presets or ref in keras_hub.models.Backbone.presets
+
+
+def resolve_model_ref(ref, spec, *, runs_dir=None):
+    """Turn a model reference into a ``ResolvedModel`` for the app ``spec``.
+
+    Args:
+        ref: the reference string (see the module docstring); empty means the app default.
+        spec: the app's ``AppSpec``.
+        runs_dir: runs registry root (default: ``shared.runs.runs_root()``).
+
+    Returns:
+        A ``ResolvedModel``.
+
+    Raises:
+        OfflineError: a hub preset was requested with no network (names offline choices).
+        ValueError: the reference is unknown, or a run is not complete.
+    """
+    ref = (ref or spec.default_model).strip()
+    if ref.startswith("bundled:"):
+        location = bundled_preset_dir(spec, ref.split(":", 1)[1])
+        return ResolvedModel(ref, "bundled", str(location))
+    if ref.startswith(runs.RUN_REF_PREFIX):
+        return _resolve_run(spec, ref[len(runs.RUN_REF_PREFIX) :], ref, runs_dir)
+    path = Path(ref).expanduser()
+    if path.exists():
+        if path.is_file() and path.suffix != ".keras":
+            raise ValueError(f"{ref}: a model file must be a .keras file (or give a preset dir)")
+        return ResolvedModel(ref, "path", str(path))
+    if _is_hub_name(spec, ref):
+        if is_offline():
+            raise OfflineError(
+                f"{ref!r} is a keras-hub preset and needs the network, which cannot be reached. "
+                f"Offline choices: {', '.join(offline_choices(spec, runs_dir))}"
+            )
+        return ResolvedModel(ref, "preset", ref)
+    raise ValueError(
+        f"Unknown model reference {ref!r}. Use bundled:<name> "
+        f"({', '.join(spec.bundled)}), a keras-hub preset name, a preset directory, "
+        f"a .keras file, or run:<id>"
+    )
