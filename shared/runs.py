@@ -118,8 +118,10 @@ class Run:
 
     @property
     def model_path(self) -> Path:
-        """Where the trained model is saved."""
-        return self.path / "model.keras"
+        """Where the trained model is saved: a ``model/`` preset directory when the app
+        writes one (keras-hub tasks), else ``model.keras``."""
+        preset_dir = self.path / "model"
+        return preset_dir if preset_dir.is_dir() else self.path / "model.keras"
 
     def artifact(self, name: str) -> Path:
         """Returns the path of a file named `name` inside the run directory."""

@@ -37,7 +37,7 @@ def _load_task(location, kind):
     import keras
     import keras_hub
 
-    if kind in ("run", "path") and str(location).endswith(".keras"):
+    if str(location).endswith(".keras"):
         return keras.saving.load_model(location)
     return keras_hub.models.ImageClassifier.from_preset(location)
 
@@ -72,6 +72,17 @@ def load_classifier(ref=None, *, runs_dir=None):
     return LoadedClassifier(model, labels, resolved.ref, imagenet, image_size_of(model))
 
 
+def base_image_size(ref, *, runs_dir=None):
+    """The square input size of the model behind ``ref``, read without building it."""
+    import keras_hub
+
+    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    if resolved.location.endswith(".keras"):
+        return image_size_of(_load_task(resolved.location, resolved.kind))[0]
+    preprocessor = keras_hub.models.ImageClassifierPreprocessor.from_preset(resolved.location)
+    return tuple(preprocessor.image_converter.image_size)[0]
+
+
 def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2, runs_dir=None):
     """A new classifier: the pretrained backbone of ``ref`` with a fresh ``num_classes`` head.
 
@@ -88,7 +99,7 @@ def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2,
     import keras_hub
 
     resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
-    if resolved.kind in ("run", "path") and resolved.location.endswith(".keras"):
+    if resolved.location.endswith(".keras"):
         source = _load_task(resolved.location, resolved.kind)
         task_cls = type(source)
         backbone, preprocessor = source.backbone, source.preprocessor
@@ -100,3 +111,31 @@ def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2,
     return keras_hub.models.ImageClassifier.from_preset(
         resolved.location, num_classes=num_classes, load_weights=pretrained, dropout=dropout
     )
+
+
+def transfer_parts(task):
+    """Split a keras-hub ``ImageClassifier`` into the pieces the training recipe needs.
+
+    The returned models share layer objects with ``task``, so training any of them
+    trains the task. The preprocessor is left out: datasets come preprocessed.
+    """
+    import keras
+
+    from shared.training import TransferParts
+
+    image_input = keras.Input(task.backbone.input_shape[1:], name="images")
+    pooled = task.pooler(task.backbone(image_input))
+    feature_extractor = keras.Model(image_input, pooled, name="feature_extractor")
+    feature_input = keras.Input(pooled.shape[1:], name="features")
+    logits = task.output_dense(task.output_dropout(feature_input))
+    head = keras.Model(feature_input, logits, name="head")
+    model = keras.Model(image_input, head(pooled), name="classifier")
+    return TransferParts(model, task.backbone, feature_extractor, head)
+
+
+def save_classifier(task, directory):
+    """Save a classifier as a keras-hub preset directory (reloads with ``from_preset``)."""
+    from apps.image_classify.weights import record_num_features
+
+    task.save_to_preset(str(directory))
+    record_num_features(directory, task.backbone)

@@ -164,7 +164,7 @@ def convert_lite(variant, target_dir):
     _check_all_ported(classifier, state)
     shutil.rmtree(timm_dir)
     classifier.save_to_preset(str(target_dir))
-    _record_num_features(target_dir, backbone_config(variant)["num_features"])
+    record_num_features(target_dir, backbone)
 
 
 def _check_all_ported(classifier, state):
@@ -176,17 +176,22 @@ def _check_all_ported(classifier, state):
         )
 
 
-def _record_num_features(preset_dir, num_features):
-    """Write ``num_features`` into the saved backbone configs.
+def record_num_features(preset_dir, backbone):
+    """Write an EfficientNet backbone's ``num_features`` into its saved preset configs.
 
     keras-hub 0.32's ``EfficientNetBackbone.get_config()`` leaves ``num_features`` out, so a
     reload would rebuild the head at the default width; the constructor accepts it back.
+    Other backbones are left alone.
     """
+    if not hasattr(backbone, "stackwise_width_coefficients"):
+        return
+    width = backbone.stackwise_width_coefficients[-1]
+    num_features = int(backbone.get_layer("top_conv").filters / width + 0.5)
     for name in ("config.json", "task.json"):
         path = Path(preset_dir) / name
         data = json.loads(path.read_text())
-        backbone = data["config"]["backbone"] if name == "task.json" else data
-        backbone["config"]["num_features"] = num_features
+        entry = data["config"]["backbone"] if name == "task.json" else data
+        entry["config"]["num_features"] = num_features
         path.write_text(json.dumps(data, indent=4))
 
 

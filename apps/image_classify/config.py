@@ -1,0 +1,68 @@
+"""Configuration of an image-classification fine-tune (CLI flags, config files, the UI)."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Everything a fine-tune needs; saved resolved with the run."""
+
+    data: str = field(default="", metadata={"help": "class-per-folder directory or tfds:NAME"})
+    model: str = field(
+        default="bundled:efficientnet_lite0",
+        metadata={"help": "starting model reference (bundled:, preset, run:, path)"},
+    )
+    mode: Literal["feature_extract", "fine_tune", "scratch"] = field(
+        default="feature_extract",
+        metadata={"help": "frozen backbone + cached features, unfreeze top blocks, or scratch"},
+    )
+    epochs: int = field(default=10, metadata={"help": "epochs of the main phase"})
+    head_epochs: int = field(default=5, metadata={"help": "head warm-up epochs (fine_tune)"})
+    batch_size: int = field(default=32, metadata={"help": "images per batch"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "head / scratch learning rate"})
+    fine_tune_learning_rate: float = field(
+        default=1e-4, metadata={"help": "learning rate once backbone blocks are unfrozen"}
+    )
+    unfreeze_blocks: int = field(default=2, metadata={"help": "top backbone blocks to unfreeze"})
+    validation_split: float = field(
+        default=0.2, metadata={"help": "fraction held out for validation (stratified)"}
+    )
+    image_size: int | None = field(
+        default=None, metadata={"help": "square input size (default: the model's own)"}
+    )
+    augment: bool = field(default=True, metadata={"help": "flip/rotate/zoom when fine-tuning"})
+    dropout: float = field(default=0.2, metadata={"help": "dropout before the new head"})
+    patience: int = field(default=3, metadata={"help": "early-stopping patience (epochs)"})
+    seed: int = field(default=42, metadata={"help": "random seed (split, init, shuffling)"})
+    max_images_per_class: int | None = field(
+        default=None, metadata={"help": "cap images per class (quick experiments)"}
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+    export: tuple[str, ...] = field(
+        default=(), metadata={"help": "also export: saved_model and/or tflite"}
+    )
+    tensorboard: bool = field(default=True, metadata={"help": "write TensorBoard logs"})
+
+    @classmethod
+    def tiny(cls, **overrides):
+        """A seconds-long configuration for tests."""
+        values = dict(epochs=1, head_epochs=1, batch_size=4, image_size=32, patience=1)
+        values.update(overrides)
+        return cls(**values)
+
+    def validate(self):
+        """Raise ``ValueError`` naming the first bad value."""
+        if not self.data:
+            raise ValueError("--data is required: a class-per-folder directory or tfds:NAME")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(
+                f"validation_split must be in [0, 1), received {self.validation_split}"
+            )
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")
+        unknown = set(self.export) - {"saved_model", "tflite"}
+        if unknown:
+            raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")

@@ -1,0 +1,193 @@
+"""Image datasets: class-per-folder directories, TFDS names, and synthetic ones for tests."""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shared.images import decode_image
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+MAX_DATASET_BYTES = 3 * 1024**3  # decoded images are kept in memory at the model's size
+MAX_UNREADABLE_FRACTION = 0.1
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImageData:
+    """Decoded images at one size, with integer labels and class names."""
+
+    images: np.ndarray  # (N, H, W, 3) uint8
+    labels: np.ndarray  # (N,) int32
+    class_names: list
+    skipped: tuple = ()  # (path, reason) of unreadable files that were left out
+
+
+def scan_folder(root, max_per_class=None):
+    """List ``(path, label)`` of a class-per-folder dataset and check its shape.
+
+    Raises:
+        ValueError: not a directory, fewer than two classes, or empty classes (listed).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a directory (expected one sub-folder of images per class)")
+    class_dirs = sorted(path for path in root.iterdir() if path.is_dir())
+    if len(class_dirs) < 2:
+        found = [path.name for path in class_dirs]
+        raise ValueError(f"{root}: needs at least 2 class sub-folders, found {len(found)} {found}")
+    files = {
+        path.name: sorted(f for f in path.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS)
+        for path in class_dirs
+    }
+    empty = [name for name, paths in files.items() if not paths]
+    if empty:
+        raise ValueError(
+            f"{root}: these classes have no images ({', '.join(IMAGE_EXTENSIONS)}): {empty}"
+        )
+    items = []
+    for label, name in enumerate(files):
+        items += [(path, label) for path in files[name][:max_per_class]]
+    return items, list(files)
+
+
+def _resize(image, size):
+    from PIL import Image
+
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+
+
+def _check_memory(count, size):
+    needed = count * size * size * 3
+    if needed > MAX_DATASET_BYTES:
+        raise ValueError(
+            f"{count} images at {size}x{size} need {needed / 1024**3:.1f} GB in memory; "
+            f"use --max-images-per-class or a smaller --image-size"
+        )
+
+
+def load_folder(root, image_size, max_per_class=None):
+    """Decode a class-per-folder dataset to ``image_size`` squares.
+
+    Unreadable files are skipped with a warning when they are few; when more than
+    ``MAX_UNREADABLE_FRACTION`` of the files are unreadable it is an error listing them.
+    """
+    items, class_names = scan_folder(root, max_per_class)
+    _check_memory(len(items), image_size)
+    images, labels, skipped = [], [], []
+    for path, label in items:
+        try:
+            images.append(_resize(decode_image(path), image_size))
+            labels.append(label)
+        except ValueError as error:
+            skipped.append((str(path), str(error)))
+    if len(skipped) > MAX_UNREADABLE_FRACTION * len(items):
+        listing = "\n  ".join(f"{path}: {reason}" for path, reason in skipped[:20])
+        raise ValueError(f"{len(skipped)} of {len(items)} images are unreadable:\n  {listing}")
+    for path, reason in skipped:
+        logger.warning("skipping unreadable image %s (%s)", path, reason)
+    counts = np.bincount(labels, minlength=len(class_names))
+    if (counts == 0).any():
+        lost = [name for name, count in zip(class_names, counts) if count == 0]
+        raise ValueError(f"{root}: every image of these classes is unreadable: {lost}")
+    return ImageData(np.stack(images), np.asarray(labels, "int32"), class_names, tuple(skipped))
+
+
+def load_tfds(name, image_size, split="train", max_per_class=None):
+    """Load a TFDS image-classification dataset (``tfds:NAME``) into memory."""
+    import tensorflow_datasets as tfds
+
+    from shared.models import is_offline
+
+    try:
+        dataset, info = tfds.load(
+            name, split=split, as_supervised=True, with_info=True, download=not is_offline()
+        )
+    except Exception as error:  # tfds raises many types for a missing or unknown dataset
+        raise ValueError(
+            f"tfds:{name} could not be loaded ({error}). Offline, TFDS datasets must already "
+            f"be prepared in the TFDS data dir; otherwise use a class-per-folder directory"
+        ) from error
+    class_names = list(info.features["label"].names)
+    _check_memory(info.splits[split].num_examples, image_size)
+    images, labels, per_class = [], [], np.zeros(len(class_names), int)
+    for image, label in tfds.as_numpy(dataset):
+        if max_per_class is not None and per_class[label] >= max_per_class:
+            continue
+        per_class[label] += 1
+        rgb = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
+        images.append(_resize(rgb, image_size))
+        labels.append(label)
+    return ImageData(np.stack(images), np.asarray(labels, "int32"), class_names)
+
+
+def load_source(source, image_size, max_per_class=None):
+    """``tfds:NAME`` or a folder path → ``ImageData``."""
+    if str(source).startswith("tfds:"):
+        return load_tfds(str(source)[5:], image_size, max_per_class=max_per_class)
+    return load_folder(source, image_size, max_per_class)
+
+
+def stratified_split(labels, fraction, seed):
+    """Indices ``(train, val)`` with ``fraction`` of each class held out (at least one each
+    when a class has two or more images)."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for label in np.unique(labels):
+        indices = rng.permutation(np.flatnonzero(labels == label))
+        count = int(round(fraction * len(indices)))
+        if fraction > 0 and len(indices) > 1:
+            count = min(max(count, 1), len(indices) - 1)
+        val += list(indices[:count])
+        train += list(indices[count:])
+    return np.sort(train), np.sort(val)
+
+
+def to_dataset(images, labels, batch_size, preprocess, *, shuffle=False, seed=0):
+    """A batched ``tf.data`` pipeline of ``(preprocess(images), labels)``."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    dataset = dataset.map(
+        lambda x, y: (preprocess(tf.cast(x, "float32")), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def synthetic_shapes(num_per_class=8, image_size=32, seed=0):
+    """A tiny 3-class dataset of coloured squares, circles and stripes (for tests)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:image_size, :image_size]
+    images, labels = [], []
+    for label in range(3):
+        for _ in range(num_per_class):
+            image = rng.integers(0, 60, (image_size, image_size, 3), dtype=np.uint8)
+            cy, cx = rng.integers(image_size // 4, 3 * image_size // 4, 2)
+            if label == 0:
+                mask = (abs(yy - cy) < image_size // 5) & (abs(xx - cx) < image_size // 5)
+            elif label == 1:
+                mask = (yy - cy) ** 2 + (xx - cx) ** 2 < (image_size // 5) ** 2
+            else:
+                mask = (xx // max(image_size // 8, 1)) % 2 == 0
+            image[mask] = (220, 40 + 80 * label, 255 - 90 * label)
+            images.append(image)
+            labels.append(label)
+    return ImageData(np.stack(images), np.asarray(labels, "int32"), ["square", "circle", "stripes"])
+
+
+def write_image_folder(data, root):
+    """Write ``ImageData`` as a class-per-folder PNG dataset (tests, demos)."""
+    from PIL import Image
+
+    root = Path(root)
+    for index, (image, label) in enumerate(zip(data.images, data.labels)):
+        folder = root / data.class_names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{index:05d}.png")
+    return root

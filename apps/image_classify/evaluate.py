@@ -1,0 +1,92 @@
+"""Accuracy, per-class precision/recall and confusion matrix of a classifier on a dataset."""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from apps.image_classify import data as data_lib
+from shared.metrics import classification_report
+
+
+def predict_labels(model, images, batch_size=32):
+    """Arg-max class of each image (a uint8 batch at the model's size) via ``predict``."""
+    logits = model.predict(images.astype("float32"), batch_size=batch_size, verbose=0)
+    return np.argmax(np.asarray(logits), axis=-1)
+
+
+def evaluate_arrays(model, images, labels, class_names, batch_size=32):
+    """``classification_report`` of ``model`` (a keras-hub task) on in-memory images."""
+    predicted = predict_labels(model, images, batch_size)
+    return classification_report(labels, predicted, class_names)
+
+
+def _map_to_model_labels(dataset_names, model_labels):
+    """Dataset class index -> model output index, matched by name; ValueError if missing."""
+    lookup = {name.lower(): index for index, name in enumerate(model_labels)}
+    missing = [name for name in dataset_names if name.lower() not in lookup]
+    if missing:
+        raise ValueError(
+            f"the model has no class named {missing}; its classes are {model_labels[:20]}"
+            + (" ..." if len(model_labels) > 20 else "")
+        )
+    return np.array([lookup[name.lower()] for name in dataset_names])
+
+
+def evaluate(ref, source, *, batch_size=32, runs_dir=None, max_per_class=None):
+    """Evaluate the model behind ``ref`` on a folder or ``tfds:`` source.
+
+    Dataset classes are matched to the model's classes by name.
+    """
+    from apps.image_classify.model import load_classifier
+
+    loaded = load_classifier(ref, runs_dir=runs_dir)
+    data = data_lib.load_source(source, loaded.image_size[0], max_per_class)
+    mapping = _map_to_model_labels(data.class_names, loaded.labels)
+    predicted = predict_labels(loaded.model, data.images, batch_size)
+    report = classification_report(mapping[data.labels], predicted, loaded.labels)
+    used = sorted(set(mapping.tolist()) | set(predicted.tolist()))
+    report["per_class"] = {loaded.labels[i]: report["per_class"][loaded.labels[i]] for i in used}
+    matrix = np.asarray(report["confusion_matrix"])[np.ix_(used, used)]
+    report["confusion_matrix"] = matrix.tolist()
+    report["confusion_labels"] = [loaded.labels[i] for i in used]
+    report["model"] = loaded.ref
+    return report
+
+
+def main(argv=None):
+    """``python -m apps.image_classify.evaluate --model REF --data SOURCE [--json]``."""
+    parser = argparse.ArgumentParser(prog="python -m apps.image_classify.evaluate")
+    parser.add_argument("--model", default=None, help="model reference")
+    parser.add_argument("--data", required=True, help="class-per-folder directory or tfds:NAME")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-images-per-class", type=int, default=None)
+    parser.add_argument("--runs-dir", default=None)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = evaluate(
+            args.model,
+            args.data,
+            batch_size=args.batch_size,
+            runs_dir=args.runs_dir,
+            max_per_class=args.max_images_per_class,
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{report['model']}: accuracy {report['accuracy']:.3f} on {report['num_examples']}")
+    for name, scores in report["per_class"].items():
+        print(
+            f"  {name:<24} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}"
+            f"  n={scores['support']}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

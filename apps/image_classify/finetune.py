@@ -1,0 +1,175 @@
+"""``python -m apps.image_classify.finetune --data DIR|tfds:NAME [--mode ...]``: train a run."""
+
+import logging
+import sys
+
+import numpy as np
+
+from apps.image_classify import data as data_lib
+from apps.image_classify.config import FinetuneConfig
+from shared import devices, runs
+from shared.cli import build_parser, config_from_dict, config_to_dict, parse_config
+from shared.metrics import classification_report
+from shared.plots import save_confusion_matrix, save_history
+from shared.training import TrainingPlan, finetune
+
+APP = "image_classify"
+
+
+def _plan(config, setup):
+    return TrainingPlan(
+        mode=config.mode,
+        epochs=config.epochs,
+        head_epochs=config.head_epochs,
+        learning_rate=config.learning_rate,
+        fine_tune_learning_rate=config.fine_tune_learning_rate,
+        unfreeze_blocks=config.unfreeze_blocks,
+        batch_size=config.batch_size,
+        patience=config.patience,
+        seed=config.seed,
+        jit_compile=setup.jit_compile,
+        tensorboard=config.tensorboard,
+    )
+
+
+def _augmenter():
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.05, fill_mode="reflect"),
+            keras.layers.RandomZoom(0.1, fill_mode="reflect"),
+        ],
+        name="augment",
+    )
+
+
+def _build(config, num_classes, setup):
+    from apps.image_classify.model import build_transfer_classifier
+
+    with setup.scope():
+        task = build_transfer_classifier(
+            config.model,
+            num_classes,
+            pretrained=config.mode != "scratch",
+            dropout=config.dropout,
+            runs_dir=config.runs_dir,
+        )
+    if config.image_size:
+        task.preprocessor.image_converter.image_size = (config.image_size, config.image_size)
+    return task
+
+
+def _finish(run, task, parts, histories, val_dataset, val_labels, class_names, config):
+    from apps.image_classify.model import save_classifier
+    from shared.export import export_saved_model, export_tflite
+
+    predicted = np.argmax(parts.model.predict(val_dataset, verbose=0), axis=-1)
+    report = classification_report(val_labels, predicted, class_names)
+    save_confusion_matrix(report["confusion_matrix"], class_names, run.artifact("confusion.png"))
+    save_history(histories, run.artifact("history.png"))
+    save_classifier(task, run.artifact("model"))
+    if config.export:
+        saved_model = export_saved_model(parts.model, run.artifact("export/saved_model"))
+        if "tflite" in config.export:
+            export_tflite(saved_model, run.artifact("export/model.tflite"))
+    run.save_labels(class_names)
+    run.save_history(histories)
+    run.save_metrics(
+        {key: value for key, value in report.items() if key != "per_class"}
+        | {"per_class": report["per_class"], "split": "validation"}
+    )
+    return report
+
+
+def _datasets(data, config, preprocess):
+    """Stratified split → (train, val or None, (evaluation dataset, its labels))."""
+    train_index, val_index = data_lib.stratified_split(
+        data.labels, config.validation_split, config.seed
+    )
+    batch = config.batch_size
+    train = data_lib.to_dataset(
+        data.images[train_index],
+        data.labels[train_index],
+        batch,
+        preprocess,
+        shuffle=True,
+        seed=config.seed,
+    )
+    if not len(val_index):  # no held-out split asked for: report on the training images
+        plain = data_lib.to_dataset(
+            data.images[train_index], data.labels[train_index], batch, preprocess
+        )
+        return train, None, (plain, data.labels[train_index])
+    val = data_lib.to_dataset(data.images[val_index], data.labels[val_index], batch, preprocess)
+    return train, val, (val, data.labels[val_index])
+
+
+def run_finetune(config, *, run=None, callbacks=(), verbose=1):
+    """Fine-tune per ``config`` into a new (or the given, resumed) run and return the run.
+
+    The data and the starting model are checked before a run is created, so a bad dataset
+    or an unreachable preset leaves nothing behind in the registry.
+    """
+    from apps.image_classify.model import base_image_size, transfer_parts
+
+    config.validate()
+    setup = devices.configure()
+    image_size = config.image_size or base_image_size(config.model, runs_dir=config.runs_dir)
+    data = data_lib.load_source(config.data, image_size, config.max_images_per_class)
+    task = _build(config, len(data.class_names), setup)
+    run = run or runs.new_run(
+        APP, config_to_dict(config), runs_dir=config.runs_dir, name=config.name
+    )
+    run.set_status("running", device=setup.describe(), skipped=len(data.skipped))
+    try:
+        train, val, evaluation = _datasets(data, config, task.preprocessor.image_converter)
+        parts = transfer_parts(task)
+        histories = finetune(
+            parts,
+            train,
+            val,
+            _plan(config, setup),
+            run,
+            augment=_augmenter() if config.augment else None,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        report = _finish(run, task, parts, histories, *evaluation, data.class_names, config)
+    except KeyboardInterrupt:
+        run.set_status("cancelled", message="interrupted by the user")
+        raise
+    except BaseException as error:
+        run.set_status("failed", message=f"{type(error).__name__}: {error}")
+        raise
+    run.set_status("complete", accuracy=report["accuracy"], skipped=len(data.skipped))
+    return run
+
+
+def main(argv=None):
+    """Parse flags (defaults < --config file < flags), train, print where the run is."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    parser = build_parser(FinetuneConfig, prog="python -m apps.image_classify.finetune")
+    parser.add_argument("--resume", default=None, help="run:<id> of an interrupted run")
+    try:
+        config, args = parse_config(FinetuneConfig, argv, parser=parser)
+        run = None
+        if args.resume:
+            run = runs.open_run(args.resume, runs_dir=config.runs_dir, app=APP)
+            config = config_from_dict(FinetuneConfig, run.config)
+        run = run_finetune(config, run=run)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    metrics = run.metrics
+    print(
+        f"run {run.ref} complete: validation accuracy {metrics['accuracy']:.3f} "
+        f"on {metrics['num_examples']} images; files in {run.path}"
+    )
+    print(f"try it: python -m apps.image_classify.predict IMAGE --model {run.ref}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

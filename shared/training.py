@@ -1,0 +1,295 @@
+"""The one training recipe: feature extraction, fine-tuning, or training from scratch.
+
+- ``feature_extract``: the backbone is frozen, so its features are computed once (and kept in
+  the run folder), and only the head trains on them: epochs cost a matrix multiply, not a
+  forward pass of the backbone.
+- ``fine_tune``: the same head warm-up first, then the top ``unfreeze_blocks`` blocks of the
+  backbone are unfrozen (BatchNorm stays frozen and in inference mode) and the model is
+  recompiled at a lower learning rate.
+- ``scratch``: the whole model trains from its initial weights.
+
+Each phase uses the standard Keras callbacks (EarlyStopping, ModelCheckpoint, CSVLogger,
+TensorBoard, BackupAndRestore); a finished phase leaves a marker and its weights in the run,
+so a killed run resumes where it stopped.
+"""
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+MODES = ("feature_extract", "fine_tune", "scratch")
+
+
+@dataclass
+class TransferParts:
+    """The pieces of a transfer-learning model the recipe needs (layers shared between them).
+
+    Attributes:
+        model: inputs -> logits, the whole network.
+        backbone: the pretrained feature network inside ``model``.
+        feature_extractor: inputs -> pooled features (the frozen part in feature extraction).
+        head: pooled features -> logits, made of the same layer objects as ``model``'s head.
+    """
+
+    model: object
+    backbone: object
+    feature_extractor: object
+    head: object
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How to train; apps fill it from their config."""
+
+    mode: str = "feature_extract"
+    epochs: int = 10
+    head_epochs: int = 5
+    learning_rate: float = 1e-3
+    fine_tune_learning_rate: float = 1e-4
+    unfreeze_blocks: int = 2
+    batch_size: int = 32
+    patience: int = 3
+    seed: int = 42
+    jit_compile: bool = False
+    tensorboard: bool = True
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, received {self.mode!r}")
+
+
+def set_seed(seed):
+    """Seed Python, numpy and the backend (``keras.utils.set_random_seed``)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def block_groups(backbone):
+    """Group the backbone's layers into blocks by name prefix (``block6a_…`` → ``block6a``).
+
+    Layers whose names carry no block number form their own group, so a model without
+    named blocks falls back to one group per layer.
+    """
+    groups, keys = [], []
+    for layer in backbone.layers:
+        match = re.match(r"^([a-z_]*?\d+[a-z]?)_", layer.name)
+        key = match.group(1) if match else layer.name
+        if not keys or keys[-1] != key:
+            keys.append(key)
+            groups.append([])
+        groups[-1].append(layer)
+    return groups
+
+
+def unfreeze_top_blocks(backbone, num_blocks):
+    """Make the top ``num_blocks`` weight-carrying blocks trainable; BatchNorm stays frozen.
+
+    Returns:
+        Names of the unfrozen block groups, bottom to top.
+    """
+    import keras
+
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = False
+    chosen = []
+    for group in reversed(block_groups(backbone)):
+        if len(chosen) >= num_blocks:
+            break
+        if any(layer.weights for layer in group):
+            chosen.append(group)
+    for group in chosen:
+        for layer in group:
+            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+    return [group[0].name for group in reversed(chosen)]
+
+
+def _callbacks(run, phase, plan, monitor, extra):
+    import keras
+
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=plan.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(run.artifact(f"checkpoints/{phase}.best.weights.h5")),
+            monitor=monitor,
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+        keras.callbacks.CSVLogger(str(run.artifact(f"history_{phase}.csv")), append=True),
+        keras.callbacks.BackupAndRestore(str(run.artifact(f"backup/{phase}"))),
+    ]
+    if plan.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(run.artifact(f"tensorboard/{phase}"))))
+    return callbacks + list(extra)
+
+
+def _compile(model, learning_rate, plan, compile_kwargs):
+    import keras
+
+    options = {
+        "optimizer": keras.optimizers.Adam(learning_rate),
+        "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        "metrics": ["accuracy"],
+        "jit_compile": plan.jit_compile,
+    }
+    options.update(compile_kwargs or {})
+    model.compile(**options)
+
+
+def extract_features(feature_extractor, dataset, cache_path=None, verbose=1):
+    """Run the frozen feature extractor over a dataset once.
+
+    Args:
+        feature_extractor: inputs -> features model.
+        dataset: ``tf.data`` of ``(inputs, labels)`` batches.
+        cache_path: optional ``.npz`` to reuse/store the features (a resumed run reuses it).
+        verbose: Keras progress bar.
+
+    Returns:
+        ``(features, labels)`` numpy arrays.
+    """
+    if cache_path is not None and cache_path.exists():
+        stored = np.load(cache_path)
+        return stored["features"], stored["labels"]
+    labels = np.concatenate([np.asarray(y) for _, y in dataset])
+    features = feature_extractor.predict(dataset.map(lambda x, y: x), verbose=verbose)
+    if cache_path is not None:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_path.with_suffix(".partial.npz")
+        np.savez(partial, features=features, labels=labels)
+        partial.replace(cache_path)
+    return np.asarray(features, dtype="float32"), labels
+
+
+def _run_phase(run, phase, model, fit):
+    """Run ``fit`` once: a phase finished earlier is restored from its saved weights."""
+    weights_path = run.artifact(f"phases/{phase}.weights.h5")
+    history_path = run.artifact(f"phases/{phase}.history.json")
+    if weights_path.exists() and history_path.exists():
+        from shared.runs import read_json
+
+        model.load_weights(str(weights_path))
+        return read_json(history_path)
+    history = fit().history
+    history = {key: [float(value) for value in values] for key, values in history.items()}
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = weights_path.with_name(f"{phase}.partial.weights.h5")
+    model.save_weights(str(partial))
+    partial.replace(weights_path)
+    from shared.runs import atomic_write_json
+
+    atomic_write_json(history_path, history)
+    return history
+
+
+def _train_head(parts, train, val, plan, run, epochs, options):
+    """Feature extraction: features once, then the head alone on them."""
+    parts.backbone.trainable = False
+    verbose = options["verbose"]
+    features_dir = run.artifact("features")
+    train_x, train_y = extract_features(
+        parts.feature_extractor, train, features_dir / "train.npz", verbose
+    )
+    validation = None
+    if val is not None:
+        validation = extract_features(
+            parts.feature_extractor, val, features_dir / "val.npz", verbose
+        )
+    _compile(parts.head, plan.learning_rate, plan, options["compile_kwargs"])
+    monitor = "val_loss" if validation is not None else "loss"
+    callbacks = _callbacks(run, "head", plan, monitor, options["callbacks"])
+    return _run_phase(
+        run,
+        "head",
+        parts.model,
+        lambda: parts.head.fit(
+            train_x,
+            train_y,
+            validation_data=validation,
+            batch_size=plan.batch_size,
+            epochs=epochs,
+            shuffle=True,
+            callbacks=callbacks,
+            verbose=verbose,
+        ),
+    )
+
+
+def _train_model(parts, train, val, plan, run, phase, learning_rate, options):
+    """Fine-tuning or scratch: the whole model (its trainable part) on the images."""
+    _compile(parts.model, learning_rate, plan, options["compile_kwargs"])
+    if options["augment"] is not None:
+        augment = options["augment"]
+        train = train.map(lambda x, y: (augment(x), y))
+    monitor = "val_loss" if val is not None else "loss"
+    callbacks = _callbacks(run, phase, plan, monitor, options["callbacks"])
+    return _run_phase(
+        run,
+        phase,
+        parts.model,
+        lambda: parts.model.fit(
+            train,
+            validation_data=val,
+            epochs=plan.epochs,
+            callbacks=callbacks,
+            verbose=options["verbose"],
+        ),
+    )
+
+
+def finetune(
+    parts,
+    train,
+    val,
+    plan,
+    run,
+    *,
+    augment=None,
+    callbacks=(),
+    compile_kwargs=None,
+    verbose=1,
+):
+    """Train ``parts`` on ``train`` following ``plan``; artifacts go into ``run``.
+
+    Args:
+        parts: ``TransferParts`` of the model.
+        train: ``tf.data`` of preprocessed ``(inputs, label)`` batches, not shuffled per
+            epoch by the recipe (shuffle in the pipeline).
+        val: the same for validation, or None.
+        plan: a ``TrainingPlan``.
+        run: a ``shared.runs.Run`` for checkpoints, logs and resumable phases.
+        augment: optional batch -> batch function applied to training inputs when the
+            backbone runs (fine-tuning, scratch); cached features cannot be augmented.
+        callbacks: extra Keras callbacks for every phase (e.g. UI progress).
+        compile_kwargs: overrides for ``compile()`` (optimizer, loss, metrics ...).
+        verbose: Keras progress bars (1) or silence (0).
+
+    Returns:
+        ``{phase: {metric: [per-epoch values]}}``.
+    """
+    set_seed(plan.seed)
+    options = {
+        "augment": augment,
+        "callbacks": callbacks,
+        "compile_kwargs": compile_kwargs,
+        "verbose": verbose,
+    }
+    histories = {}
+    if plan.mode == "feature_extract":
+        histories["head"] = _train_head(parts, train, val, plan, run, plan.epochs, options)
+    elif plan.mode == "fine_tune":
+        histories["head"] = _train_head(parts, train, val, plan, run, plan.head_epochs, options)
+        unfreeze_top_blocks(parts.backbone, plan.unfreeze_blocks)
+        histories["fine_tune"] = _train_model(
+            parts, train, val, plan, run, "fine_tune", plan.fine_tune_learning_rate, options
+        )
+    else:
+        parts.backbone.trainable = True
+        histories["scratch"] = _train_model(
+            parts, train, val, plan, run, "scratch", plan.learning_rate, options
+        )
+    return histories

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by every app page (the only shared code that imports streamlit)."""

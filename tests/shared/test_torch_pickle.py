@@ -1,0 +1,200 @@
+"""Tests for shared.torch_pickle on legacy torch checkpoints crafted by hand, without torch."""
+
+import collections
+import os
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+
+from shared.torch_pickle import LEGACY_MAGIC_NUMBER, load_legacy_state_dict
+
+LEGACY_PROTOCOL_VERSION = 1001
+SYS_INFO = {
+    "protocol_version": LEGACY_PROTOCOL_VERSION,
+    "little_endian": True,
+    "type_sizes": {"short": 2, "int": 4, "long": 4},
+}
+
+
+def _torch_global(module, name):
+    """A stand-in class that the pickler below writes as the global ``module.name``."""
+    return type(name, (), {"__module__": module, "__qualname__": name})
+
+
+_STORAGE_CLASSES = {
+    np.dtype("float32"): _torch_global("torch", "FloatStorage"),
+    np.dtype("float16"): _torch_global("torch", "HalfStorage"),
+    np.dtype("int64"): _torch_global("torch", "LongStorage"),
+}
+_REBUILD_TENSOR_V2 = _torch_global("torch._utils", "_rebuild_tensor_v2")
+
+
+class Storage:
+    """A torch storage: a flat typed buffer, written after the state-dict pickle."""
+
+    def __init__(self, key, values):
+        self.key = key
+        self.values = np.ascontiguousarray(values).ravel()
+
+
+class Tensor:
+    """A view on a storage; pickles as ``torch._utils._rebuild_tensor_v2(...)``."""
+
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, tuple(size), tuple(stride), False, collections.OrderedDict())
+
+    def __reduce__(self):
+        return _REBUILD_TENSOR_V2, self.args
+
+
+class RunsCode:
+    """A payload that would run ``os.system`` when unpickled by a plain ``pickle.load``."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+class _LegacyPickler(pickle._Pickler):
+    """The pure-Python pickler, so torch's globals can be written without importing torch."""
+
+    def __init__(self, file):
+        super().__init__(file, protocol=2)
+        self.storages = {}
+
+    def persistent_id(self, obj):
+        if not isinstance(obj, Storage):
+            return None
+        self.storages.setdefault(obj.key, obj)
+        storage_class = _STORAGE_CLASSES[obj.values.dtype]
+        return ("storage", storage_class, obj.key, "cpu", obj.values.size, None)
+
+    def save_global(self, obj, name=None):
+        if getattr(obj, "__module__", "").startswith("torch"):
+            self.write(pickle.GLOBAL + f"{obj.__module__}\n{obj.__qualname__}\n".encode())
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
+def write_legacy_checkpoint(path, state, *, magic=LEGACY_MAGIC_NUMBER, sys_info=SYS_INFO):
+    """Write ``state`` the way ``torch.save(..., _use_new_zipfile_serialization=False)`` does."""
+    with open(path, "wb") as file:
+        for header in (magic, LEGACY_PROTOCOL_VERSION, sys_info):
+            pickle.dump(header, file, protocol=2)
+        pickler = _LegacyPickler(file)
+        pickler.dump(state)
+        keys = sorted(pickler.storages)
+        pickle.dump(keys, file, protocol=2)
+        for key in keys:
+            values = pickler.storages[key].values
+            file.write(struct.pack("<q", values.size))
+            file.write(values.astype(values.dtype.newbyteorder("<")).tobytes())
+    return path
+
+
+def contiguous(key, array):
+    """A tensor with its own storage holding ``array``."""
+    array = np.asarray(array)
+    strides = tuple(s // array.itemsize for s in np.ascontiguousarray(array).strides)
+    return Tensor(Storage(key, array), 0, array.shape, strides)
+
+
+@pytest.fixture
+def shared_storage_state():
+    weights = Storage("0", np.arange(12, dtype=np.float32))
+    return collections.OrderedDict(
+        [
+            ("conv.weight", Tensor(weights, 0, (3, 4), (4, 1))),
+            ("conv.weight_t", Tensor(weights, 0, (4, 3), (1, 4))),  # non-contiguous
+            ("conv.bias", Tensor(weights, 4, (4,), (1,))),  # storage offset
+            ("bn.num_batches_tracked", Tensor(Storage("1", np.array([7])), 0, (), ())),
+            ("half", contiguous("2", np.array([[0.5, -2.0]], dtype=np.float16))),
+        ]
+    )
+
+
+def test_round_trip_of_dtypes_strides_and_offsets(tmp_path, shared_storage_state):
+    path = write_legacy_checkpoint(tmp_path / "model.pth", shared_storage_state)
+    state = load_legacy_state_dict(path)
+    assert list(state) == list(shared_storage_state)
+    expected = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(state["conv.weight"], expected)
+    np.testing.assert_array_equal(state["conv.weight_t"], expected.T)
+    np.testing.assert_array_equal(state["conv.bias"], [4, 5, 6, 7])
+    counter = state["bn.num_batches_tracked"]
+    assert counter.shape == () and counter.dtype == np.int64 and counter == 7
+    np.testing.assert_array_equal(state["half"], np.array([[0.5, -2.0]], dtype=np.float16))
+    assert state["conv.weight"].dtype == np.float32 and state["half"].dtype == np.float16
+    # Each array is an independent copy, not a view on the shared storage buffer.
+    assert not np.shares_memory(state["conv.weight"], state["conv.bias"])
+    state["conv.bias"][0] = 100.0
+    assert state["conv.weight"][1, 0] == 4.0
+
+
+def test_empty_state_dict(tmp_path):
+    path = write_legacy_checkpoint(tmp_path / "empty.pth", collections.OrderedDict())
+    assert load_legacy_state_dict(path) == {}
+
+
+@pytest.mark.parametrize("where", ["state_dict", "sys_info"])
+def test_forbidden_global_is_refused_and_never_runs(tmp_path, where):
+    marker = tmp_path / "payload-ran"
+    payload = RunsCode(f"touch {marker}")
+    state = {"weight": contiguous("0", np.ones(2, dtype=np.float32))}
+    if where == "state_dict":
+        path = write_legacy_checkpoint(tmp_path / "evil.pth", {**state, "evil": payload})
+    else:
+        path = write_legacy_checkpoint(tmp_path / "evil.pth", state, sys_info=payload)
+    with pytest.raises(ValueError, match="system"):
+        load_legacy_state_dict(path)
+    assert not marker.exists()
+
+
+def test_non_tensor_state_is_refused(tmp_path):
+    path = write_legacy_checkpoint(tmp_path / "list.pth", [1, 2, 3])
+    with pytest.raises(ValueError, match="state dict"):
+        load_legacy_state_dict(path)
+
+
+def test_wrong_magic_number(tmp_path):
+    path = write_legacy_checkpoint(tmp_path / "bad.pth", {}, magic=0x1234)
+    with pytest.raises(ValueError, match="not a legacy PyTorch checkpoint"):
+        load_legacy_state_dict(path)
+
+
+def test_zip_format_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "new_format.pth"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+    with pytest.raises(ValueError, match="legacy PyTorch checkpoint"):
+        load_legacy_state_dict(path)
+
+
+@pytest.mark.parametrize("cut", [1, 16, 40 + 4], ids=["last-byte", "data", "count-header"])
+def test_truncated_storage(tmp_path, cut):
+    state = {"weight": contiguous("0", np.arange(10, dtype=np.float32))}
+    path = write_legacy_checkpoint(tmp_path / "cut.pth", state)
+    data = path.read_bytes()
+    path.write_bytes(data[:-cut])
+    with pytest.raises(ValueError, match="truncated|cannot read"):
+        load_legacy_state_dict(path)
+
+
+@pytest.mark.real_weights
+def test_bundled_efficientnet_lite0_checkpoint():
+    from apps.image_classify import weights
+
+    state = load_legacy_state_dict(weights.checkpoint_path("efficientnet_lite0"))
+    assert len(state) == 296
+    counters = [name for name in state if name.endswith("num_batches_tracked")]
+    assert all(state[name].dtype == np.int64 for name in counters)
+    parameters = sum(value.size for name, value in state.items() if name not in counters)
+    assert parameters == 4_694_024
+    assert state["_fc.weight"].shape == (1000, 1280)
+    assert state["_conv_stem.weight"].dtype == np.float32
