@@ -104,7 +104,9 @@ def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2,
         task_cls = type(source)
         backbone, preprocessor = source.backbone, source.preprocessor
         if not pretrained:
-            backbone = backbone.__class__.from_config(backbone.get_config())
+            from apps.image_classify.weights import backbone_full_config
+
+            backbone = backbone.__class__.from_config(backbone_full_config(backbone))
         return task_cls(
             backbone=backbone, preprocessor=preprocessor, num_classes=num_classes, dropout=dropout
         )

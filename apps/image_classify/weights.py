@@ -176,6 +176,23 @@ def _check_all_ported(classifier, state):
         )
 
 
+def efficientnet_num_features(backbone):
+    """The ``num_features`` argument that rebuilds this EfficientNet head (None otherwise)."""
+    if not hasattr(backbone, "stackwise_width_coefficients"):
+        return None
+    width = backbone.stackwise_width_coefficients[-1]
+    return int(backbone.get_layer("top_conv").filters / width + 0.5)
+
+
+def backbone_full_config(backbone):
+    """``backbone.get_config()`` plus what keras-hub 0.32 leaves out of it for EfficientNet."""
+    config = backbone.get_config()
+    num_features = efficientnet_num_features(backbone)
+    if num_features is not None:
+        config["num_features"] = num_features
+    return config
+
+
 def record_num_features(preset_dir, backbone):
     """Write an EfficientNet backbone's ``num_features`` into its saved preset configs.
 
@@ -183,10 +200,9 @@ def record_num_features(preset_dir, backbone):
     reload would rebuild the head at the default width; the constructor accepts it back.
     Other backbones are left alone.
     """
-    if not hasattr(backbone, "stackwise_width_coefficients"):
+    num_features = efficientnet_num_features(backbone)
+    if num_features is None:
         return
-    width = backbone.stackwise_width_coefficients[-1]
-    num_features = int(backbone.get_layer("top_conv").filters / width + 0.5)
     for name in ("config.json", "task.json"):
         path = Path(preset_dir) / name
         data = json.loads(path.read_text())
