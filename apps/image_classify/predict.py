@@ -53,8 +53,15 @@ class Predictor:
 
     @classmethod
     def load(cls, ref=None, *, runs_dir=None):
-        """Load the model behind ``ref`` (default: ``bundled:efficientnet_lite0``)."""
-        return cls(load_classifier(ref, runs_dir=runs_dir))
+        """Load the model behind ``ref`` (default: ``bundled:efficientnet_lite0``).
+
+        One warm-up call traces the inference function, so reported latencies (and the
+        first user's wait in the UI) are those of the model, not of graph building.
+        """
+        predictor = cls(load_classifier(ref, runs_dir=runs_dir))
+        height, width = predictor.loaded.image_size
+        predictor.logits([np.zeros((height, width, 3), "uint8")])
+        return predictor
 
     def resize(self, images):
         """Resize RGB images to the model's input size and stack them into a float batch.
@@ -121,7 +128,7 @@ def _print_table(result):
     print(f"{result.source}  ({result.model}, {result.latency_ms:.0f} ms)")
     for prediction in result.predictions:
         bar = "#" * int(round(prediction.score * 30))
-        print(f"  {prediction.score:6.1%}  {prediction.label:<28} {bar}")
+        print(f"  {prediction.score:6.1%}  {prediction.label:<28} {bar}".rstrip())
 
 
 def main(argv=None):
