@@ -6,7 +6,7 @@ import numpy as np
 def confusion_matrix(true, predicted, num_classes):
     """Counts ``[true, predicted]`` as an int64 (num_classes, num_classes) array."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(true), np.asarray(predicted)), 1)
+    np.add.at(matrix, (np.asarray(true, np.int64), np.asarray(predicted, np.int64)), 1)
     return matrix
 
 

@@ -138,8 +138,16 @@ class Run:
         atomic_write_json(self.path / "metrics.json", dict(metrics))
 
     def save_history(self, history: dict) -> None:
-        """Writes the per-epoch history (metric name: list of values) to history.json."""
-        lists = {name: list(values) for name, values in history.items()}
+        """Writes the per-epoch history to history.json: ``{metric: [values]}``, or
+        ``{phase: {metric: [values]}}`` for multi-phase training."""
+        lists = {
+            name: (
+                {key: list(series) for key, series in values.items()}
+                if isinstance(values, dict)
+                else list(values)
+            )
+            for name, values in history.items()
+        }
         atomic_write_json(self.path / "history.json", lists)
 
     def save_labels(self, labels: list[str]) -> None:

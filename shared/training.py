@@ -98,7 +98,10 @@ def unfreeze_top_blocks(backbone, num_blocks):
     for group in reversed(block_groups(backbone)):
         if len(chosen) >= num_blocks:
             break
-        if any(layer.weights for layer in group):
+        trainable = [
+            layer for layer in group if not isinstance(layer, keras.layers.BatchNormalization)
+        ]
+        if any(layer.weights for layer in trainable):
             chosen.append(group)
     for group in chosen:
         for layer in group:

@@ -85,7 +85,7 @@ def load_folder(root, image_size, max_per_class=None):
         except ValueError as error:
             skipped.append((str(path), str(error)))
     if len(skipped) > MAX_UNREADABLE_FRACTION * len(items):
-        listing = "\n  ".join(f"{path}: {reason}" for path, reason in skipped[:20])
+        listing = "\n  ".join(reason for _, reason in skipped[:20])  # reasons name the file
         raise ValueError(f"{len(skipped)} of {len(items)} images are unreadable:\n  {listing}")
     for path, reason in skipped:
         logger.warning("skipping unreadable image %s (%s)", path, reason)
@@ -112,7 +112,8 @@ def load_tfds(name, image_size, split="train", max_per_class=None):
             f"be prepared in the TFDS data dir; otherwise use a class-per-folder directory"
         ) from error
     class_names = list(info.features["label"].names)
-    _check_memory(info.splits[split].num_examples, image_size)
+    if split in info.splits:
+        _check_memory(info.splits[split].num_examples, image_size)
     images, labels, per_class = [], [], np.zeros(len(class_names), int)
     for image, label in tfds.as_numpy(dataset):
         if max_per_class is not None and per_class[label] >= max_per_class:
