@@ -158,8 +158,18 @@ def extract_features(feature_extractor, dataset, cache_path=None, verbose=1):
     if cache_path is not None and cache_path.exists():
         stored = np.load(cache_path)
         return stored["features"], stored["labels"]
-    labels = np.concatenate([np.asarray(y) for _, y in dataset])
-    features = feature_extractor.predict(dataset.map(lambda x, y: x), verbose=verbose)
+    import keras
+
+    # One pass over the data, features and labels together: a shuffling pipeline would
+    # give two passes in two different orders.
+    batches, labels = [], []
+    progress = keras.utils.Progbar(None, unit_name="batch") if verbose else None
+    for step, (inputs, targets) in enumerate(dataset):
+        batches.append(np.asarray(feature_extractor.predict_on_batch(inputs)))
+        labels.append(np.asarray(targets))
+        if progress is not None:
+            progress.update(step + 1)
+    features, labels = np.concatenate(batches), np.concatenate(labels)
     if cache_path is not None:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         partial = cache_path.with_suffix(".partial.npz")

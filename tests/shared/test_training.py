@@ -202,3 +202,22 @@ def test_scratch_trains_the_whole_backbone(datasets, run):
     moving = [path for path in after if path.endswith("moving_mean")]
     assert moving and any(not np.array_equal(after[p], before[p]) for p in moving)
     assert not run.artifact("features").exists()
+
+
+def test_extract_features_keeps_labels_aligned_with_a_shuffling_pipeline():
+    import keras
+    import tensorflow as tf
+
+    from shared.training import extract_features
+
+    values = np.arange(40, dtype="float32")
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((values[:, None], values.astype("int32")))
+        .shuffle(40, seed=1, reshuffle_each_iteration=True)
+        .batch(8)
+    )
+    inputs = keras.Input((1,))
+    identity = keras.Model(inputs, keras.layers.Identity()(inputs))
+    features, labels = extract_features(identity, dataset, verbose=0)
+    np.testing.assert_array_equal(features[:, 0], labels.astype("float32"))
+    assert sorted(labels.tolist()) == list(range(40))
