@@ -11,7 +11,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
@@ -20,13 +20,13 @@ CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 NONE_WORDS = ("none", "null")
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Prints `error: <message>` as one line to stderr and exits with `code`."""
+def report_error(message: Any, code: int = 2) -> int:
+    """Prints `error: <message>` as one line to stderr and returns `code` for `main()`."""
     if code == 0:
-        raise ValueError(f"fail() needs a non-zero exit code, got {code!r}")
+        raise ValueError(f"report_error() needs a non-zero exit code, got {code!r}")
     one_line = " ".join(str(message).split())
     print(f"error: {one_line}", file=sys.stderr)
-    sys.exit(code)
+    return code
 
 
 def _type_hints(config_cls: type) -> dict[str, Any]:

@@ -14,7 +14,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 _ACCEPTED_TEXT = "Accepted image formats: JPEG, PNG, WebP, BMP, GIF."
 _ACCEPTED_MAGIC = {b"\xff\xd8": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
-_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 _OTHER_MAGIC = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive"}
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
@@ -93,7 +93,7 @@ def _describe_unidentified(data, name):
         return f"this image is in {other.format} format, which is not accepted"
     if _looks_like_text(data):
         extension = os.path.splitext(name)[1]
-        if extension.lower() in _IMAGE_EXTENSIONS:
+        if extension.lower() in IMAGE_EXTENSIONS:
             return f"the content is text, not an image, despite the {extension} name"
         return "the content is text, not an image"
     return f"the content is not a recognised image (it starts with {data[:8]!r})"

@@ -8,10 +8,11 @@ A reference is one of:
   a preset name        a keras-hub preset (downloaded; needs the network).
 """
 
-import functools
 import importlib
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,15 +49,31 @@ def _env_offline():
     return any(flag and flag not in ("0", "false", "False") for flag in flags)
 
 
-@functools.lru_cache(maxsize=1)
-def _hub_reachable(timeout=1.5):
+_PROBE_TTL_S = 60.0
+_probe = {"time": -_PROBE_TTL_S, "reachable": False}
+
+
+def _connect_any(result):
     for host, port in _HUB_HOSTS:
         try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            return True
+            socket.create_connection((host, port), timeout=1.5).close()
+            result.append(True)
+            return
         except OSError:
             continue
-    return False
+
+
+def _hub_reachable(timeout=2.0):
+    """Probe the hubs at most once a minute; DNS included, never longer than ``timeout``."""
+    now = time.monotonic()
+    if now - _probe["time"] < _PROBE_TTL_S:
+        return _probe["reachable"]
+    result = []
+    worker = threading.Thread(target=_connect_any, args=(result,), daemon=True)
+    worker.start()
+    worker.join(timeout)
+    _probe.update(time=now, reachable=bool(result))
+    return _probe["reachable"]
 
 
 def is_offline():
@@ -76,6 +93,11 @@ def _import_callable(target):
     return getattr(importlib.import_module(module_name), function_name)
 
 
+def bundled_cache_name(spec, name):
+    """The cache entry name of ``bundled:<name>`` for app ``spec`` (versioned)."""
+    return f"{spec.name}-{name}-{CONVERTER_VERSION}"
+
+
 def bundled_preset_dir(spec, name):
     """Return the cached preset dir of ``bundled:<name>``, converting it on first use."""
     if name not in spec.bundled:
@@ -84,7 +106,7 @@ def bundled_preset_dir(spec, name):
             f"bundled models: {', '.join('bundled:' + n for n in spec.bundled)}"
         )
     convert = _import_callable(spec.bundled[name])
-    return cache.ensure_converted(f"{spec.name}-{name}-{CONVERTER_VERSION}", convert)
+    return cache.ensure_converted(bundled_cache_name(spec, name), convert)
 
 
 def _resolve_run(spec, run_id, ref, runs_dir):

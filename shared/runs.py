@@ -6,16 +6,16 @@ never listed as complete.
 """
 
 import dataclasses
-import json
 import os
 import re
 import secrets
 import shutil
 import socket
-import tempfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from shared.atomic_io import atomic_write_json, read_json
 
 RUNS_DIR_ENV = "TRANSFERZOO_RUNS_DIR"
 RUN_REF_PREFIX = "run:"
@@ -30,50 +30,9 @@ def runs_root(runs_dir: str | Path | None = None) -> Path:
     return Path(runs_dir).expanduser().absolute()
 
 
-def _json_default(value: Any) -> Any:
-    """Turns paths and numpy scalars/arrays into JSON values (without importing numpy)."""
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON: {value!r}")
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Writes `text` to a temp file beside `path`, fsyncs it, then renames it over."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as temp_file:
-            temp_file.write(text)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Writes `obj` as indented JSON to `path`, atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def read_json(path: str | Path, default: Any = None) -> Any:
-    """Returns the content of a JSON file, `default` when it does not exist, or
-    raises ValueError when it is not valid JSON."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return default
-    except json.JSONDecodeError as error:
-        raise ValueError(f"corrupt JSON file {str(path)!r}: {error}") from error
-
-
 def _utc_now() -> str:
     """Returns the current time as sortable ISO-8601 UTC, with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _process_alive(status: dict) -> bool:
@@ -238,7 +197,7 @@ def new_run(
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict, got {config!r}")
     if run_id is None:
-        run_id = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        run_id = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     path = runs_root(runs_dir) / _check_name("app", app) / _check_name("run_id", run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -13,10 +13,12 @@ TensorBoard, BackupAndRestore); a finished phase leaves a marker and its weights
 so a killed run resumes where it stopped.
 """
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from shared.atomic_io import atomic_write_json, read_json
+from shared.unfreeze import unfreeze_top_blocks
 
 MODES = ("feature_extract", "fine_tune", "scratch")
 
@@ -64,49 +66,6 @@ def set_seed(seed):
     import keras
 
     keras.utils.set_random_seed(seed)
-
-
-def block_groups(backbone):
-    """Group the backbone's layers into blocks by name prefix (``block6a_…`` → ``block6a``).
-
-    Layers whose names carry no block number form their own group, so a model without
-    named blocks falls back to one group per layer.
-    """
-    groups, keys = [], []
-    for layer in backbone.layers:
-        match = re.match(r"^([a-z_]*?\d+[a-z]?)_", layer.name)
-        key = match.group(1) if match else layer.name
-        if not keys or keys[-1] != key:
-            keys.append(key)
-            groups.append([])
-        groups[-1].append(layer)
-    return groups
-
-
-def unfreeze_top_blocks(backbone, num_blocks):
-    """Make the top ``num_blocks`` weight-carrying blocks trainable; BatchNorm stays frozen.
-
-    Returns:
-        Names of the unfrozen block groups, bottom to top.
-    """
-    import keras
-
-    backbone.trainable = True
-    for layer in backbone.layers:
-        layer.trainable = False
-    chosen = []
-    for group in reversed(block_groups(backbone)):
-        if len(chosen) >= num_blocks:
-            break
-        trainable = [
-            layer for layer in group if not isinstance(layer, keras.layers.BatchNormalization)
-        ]
-        if any(layer.weights for layer in trainable):
-            chosen.append(group)
-    for group in chosen:
-        for layer in group:
-            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
-    return [group[0].name for group in reversed(chosen)]
 
 
 def _callbacks(run, phase, plan, monitor, extra):
@@ -183,8 +142,6 @@ def _run_phase(run, phase, model, fit):
     weights_path = run.artifact(f"phases/{phase}.weights.h5")
     history_path = run.artifact(f"phases/{phase}.history.json")
     if weights_path.exists() and history_path.exists():
-        from shared.runs import read_json
-
         model.load_weights(str(weights_path))
         return read_json(history_path)
     history = fit().history
@@ -193,8 +150,6 @@ def _run_phase(run, phase, model, fit):
     partial = weights_path.with_name(f"{phase}.partial.weights.h5")
     model.save_weights(str(partial))
     partial.replace(weights_path)
-    from shared.runs import atomic_write_json
-
     atomic_write_json(history_path, history)
     return history
 

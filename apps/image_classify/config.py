@@ -60,9 +60,18 @@ class FinetuneConfig:
             raise ValueError(
                 f"validation_split must be in [0, 1), received {self.validation_split}"
             )
-        for name in ("epochs", "batch_size"):
+        for name in ("epochs", "head_epochs", "batch_size", "patience", "unfreeze_blocks"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")
+        for name in ("learning_rate", "fine_tune_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, received {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), received {self.dropout}")
+        for name in ("image_size", "max_images_per_class"):
+            value = getattr(self, name)
+            if value is not None and value < (8 if name == "image_size" else 1):
+                raise ValueError(f"{name} is too small: received {value}")
         unknown = set(self.export) - {"saved_model", "tflite"}
         if unknown:
             raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from shared.images import decode_image
+from shared.images import IMAGE_EXTENSIONS, decode_image
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 MAX_DATASET_BYTES = 3 * 1024**3  # decoded images are kept in memory at the model's size
 MAX_UNREADABLE_FRACTION = 0.1
 logger = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ def scan_folder(root, max_per_class=None):
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root}: not a directory (expected one sub-folder of images per class)")
-    class_dirs = sorted(path for path in root.iterdir() if path.is_dir())
+    class_dirs = sorted(
+        path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")
+    )
     if len(class_dirs) < 2:
         found = [path.name for path in class_dirs]
         raise ValueError(f"{root}: needs at least 2 class sub-folders, found {len(found)} {found}")
@@ -52,12 +54,16 @@ def scan_folder(root, max_per_class=None):
     return items, list(files)
 
 
-def _resize(image, size):
-    from PIL import Image
+def resize_image(image, size):
+    """Resize an RGB uint8 image to ``size`` (h, w) exactly as the models' image converters
+    do (bilinear, no antialiasing), so training, evaluation and prediction see the same
+    pixels. Returns uint8."""
+    import keras
 
-    if image.shape[:2] == (size, size):
+    if tuple(image.shape[:2]) == tuple(size):
         return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+    resized = keras.ops.image.resize(image.astype("float32"), tuple(size), antialias=False)
+    return np.clip(np.round(keras.ops.convert_to_numpy(resized)), 0, 255).astype("uint8")
 
 
 def _check_memory(count, size):
@@ -78,9 +84,10 @@ def load_folder(root, image_size, max_per_class=None):
     items, class_names = scan_folder(root, max_per_class)
     _check_memory(len(items), image_size)
     images, labels, skipped = [], [], []
-    for path, label in items:
+    progress = tqdm(items, desc="decoding images", unit="img", disable=len(items) < 500)
+    for path, label in progress:
         try:
-            images.append(_resize(decode_image(path), image_size))
+            images.append(resize_image(decode_image(path), (image_size, image_size)))
             labels.append(label)
         except ValueError as error:
             skipped.append((str(path), str(error)))
@@ -97,7 +104,7 @@ def load_folder(root, image_size, max_per_class=None):
 
 
 def load_tfds(name, image_size, split="train", max_per_class=None):
-    """Load a TFDS image-classification dataset (``tfds:NAME``) into memory."""
+    """Load a TFDS image-classification dataset split into memory."""
     import tensorflow_datasets as tfds
 
     from shared.models import is_offline
@@ -113,22 +120,26 @@ def load_tfds(name, image_size, split="train", max_per_class=None):
         ) from error
     class_names = list(info.features["label"].names)
     if split in info.splits:
-        _check_memory(info.splits[split].num_examples, image_size)
+        count = info.splits[split].num_examples
+        if max_per_class is not None:
+            count = min(count, max_per_class * len(class_names))
+        _check_memory(count, image_size)
     images, labels, per_class = [], [], np.zeros(len(class_names), int)
     for image, label in tfds.as_numpy(dataset):
         if max_per_class is not None and per_class[label] >= max_per_class:
             continue
         per_class[label] += 1
         rgb = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
-        images.append(_resize(rgb, image_size))
+        images.append(resize_image(rgb, (image_size, image_size)))
         labels.append(label)
     return ImageData(np.stack(images), np.asarray(labels, "int32"), class_names)
 
 
-def load_source(source, image_size, max_per_class=None):
-    """``tfds:NAME`` or a folder path → ``ImageData``."""
+def load_source(source, image_size, max_per_class=None, *, tfds_split="train"):
+    """``tfds:NAME[:SPLIT]`` (default split ``tfds_split``) or a folder path → ``ImageData``."""
     if str(source).startswith("tfds:"):
-        return load_tfds(str(source)[5:], image_size, max_per_class=max_per_class)
+        name, _, split = str(source)[5:].partition(":")
+        return load_tfds(name, image_size, split or tfds_split, max_per_class=max_per_class)
     return load_folder(source, image_size, max_per_class)
 
 
@@ -144,7 +155,7 @@ def stratified_split(labels, fraction, seed):
             count = min(max(count, 1), len(indices) - 1)
         val += list(indices[:count])
         train += list(indices[count:])
-    return np.sort(train), np.sort(val)
+    return np.sort(np.asarray(train, int)), np.sort(np.asarray(val, int))
 
 
 def to_dataset(images, labels, batch_size, preprocess, *, shuffle=False, seed=0):

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from apps.image_classify import data as data_lib
+from shared.cli import report_error
 from shared.metrics import classification_report
 
 
@@ -14,12 +15,6 @@ def predict_labels(model, images, batch_size=32):
     """Arg-max class of each image (a uint8 batch at the model's size) via ``predict``."""
     logits = model.predict(images.astype("float32"), batch_size=batch_size, verbose=0)
     return np.argmax(np.asarray(logits), axis=-1)
-
-
-def evaluate_arrays(model, images, labels, class_names, batch_size=32):
-    """``classification_report`` of ``model`` (a keras-hub task) on in-memory images."""
-    predicted = predict_labels(model, images, batch_size)
-    return classification_report(labels, predicted, class_names)
 
 
 def _map_to_model_labels(dataset_names, model_labels):
@@ -42,7 +37,7 @@ def evaluate(ref, source, *, batch_size=32, runs_dir=None, max_per_class=None):
     from apps.image_classify.model import load_classifier
 
     loaded = load_classifier(ref, runs_dir=runs_dir)
-    data = data_lib.load_source(source, loaded.image_size[0], max_per_class)
+    data = data_lib.load_source(source, loaded.image_size[0], max_per_class, tfds_split="test")
     mapping = _map_to_model_labels(data.class_names, loaded.labels)
     predicted = predict_labels(loaded.model, data.images, batch_size)
     report = classification_report(mapping[data.labels], predicted, loaded.labels)
@@ -51,6 +46,10 @@ def evaluate(ref, source, *, batch_size=32, runs_dir=None, max_per_class=None):
     matrix = np.asarray(report["confusion_matrix"])[np.ix_(used, used)]
     report["confusion_matrix"] = matrix.tolist()
     report["confusion_labels"] = [loaded.labels[i] for i in used]
+    # Macro averages over the classes in play, not over all (e.g. 1000 ImageNet) outputs.
+    for key in ("precision", "recall"):
+        values = [scores[key] for scores in report["per_class"].values()]
+        report[f"macro_{key}"] = float(np.mean(values)) if values else 0.0
     report["model"] = loaded.ref
     return report
 
@@ -59,7 +58,9 @@ def main(argv=None):
     """``python -m apps.image_classify.evaluate --model REF --data SOURCE [--json]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.image_classify.evaluate")
     parser.add_argument("--model", default=None, help="model reference")
-    parser.add_argument("--data", required=True, help="class-per-folder directory or tfds:NAME")
+    parser.add_argument(
+        "--data", required=True, help="class-per-folder directory or tfds:NAME[:SPLIT] (test)"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-images-per-class", type=int, default=None)
     parser.add_argument("--runs-dir", default=None)
@@ -73,9 +74,8 @@ def main(argv=None):
             runs_dir=args.runs_dir,
             max_per_class=args.max_images_per_class,
         )
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError) as error:
+        return report_error(error)
     if args.json:
         print(json.dumps(report))
         return 0

@@ -8,12 +8,19 @@ import numpy as np
 from apps.image_classify import data as data_lib
 from apps.image_classify.config import FinetuneConfig
 from shared import devices, runs
-from shared.cli import build_parser, config_from_dict, config_to_dict, parse_config
+from shared.cli import (
+    build_parser,
+    config_from_dict,
+    config_to_dict,
+    parse_config,
+    report_error,
+)
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
-from shared.training import TrainingPlan, finetune
+from shared.training import TrainingPlan, finetune, set_seed
 
 APP = "image_classify"
+logger = logging.getLogger(__name__)
 
 
 def _plan(config, setup):
@@ -61,30 +68,49 @@ def _build(config, num_classes, setup):
     return task
 
 
-def _finish(run, task, parts, histories, val_dataset, val_labels, class_names, config):
+def _serving_model(task):
+    """Images in [0, 255] at the model's size → logits: the export includes the scaling.
+
+    Built straight from the task's layers (no nested training models), with the backbone
+    frozen: traced through nested functional models, trained layers were exported in
+    training mode in Keras 3.15.
+    """
+    import keras
+
+    task.backbone.trainable = False
+    height, width = task.preprocessor.image_converter.image_size
+    images = keras.Input((height, width, 3), name="images")
+    features = task.backbone(task.preprocessor.image_converter(images))
+    logits = task.output_dense(task.pooler(features))
+    return keras.Model(images, logits, name="serving")
+
+
+def _finish(run, task, parts, histories, evaluation, class_names, config):
     from apps.image_classify.model import save_classifier
     from shared.export import export_saved_model, export_tflite
 
-    predicted = np.argmax(parts.model.predict(val_dataset, verbose=0), axis=-1)
-    report = classification_report(val_labels, predicted, class_names)
+    eval_dataset, eval_labels, split = evaluation
+    predicted = np.argmax(parts.model.predict(eval_dataset, verbose=0), axis=-1)
+    report = classification_report(eval_labels, predicted, class_names)
     save_confusion_matrix(report["confusion_matrix"], class_names, run.artifact("confusion.png"))
     save_history(histories, run.artifact("history.png"))
     save_classifier(task, run.artifact("model"))
     if config.export:
-        saved_model = export_saved_model(parts.model, run.artifact("export/saved_model"))
+        serving = _serving_model(task)
+        saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
         if "tflite" in config.export:
             export_tflite(saved_model, run.artifact("export/model.tflite"))
     run.save_labels(class_names)
     run.save_history(histories)
     run.save_metrics(
         {key: value for key, value in report.items() if key != "per_class"}
-        | {"per_class": report["per_class"], "split": "validation"}
+        | {"per_class": report["per_class"], "split": split}
     )
     return report
 
 
 def _datasets(data, config, preprocess):
-    """Stratified split → (train, val or None, (evaluation dataset, its labels))."""
+    """Stratified split → (train, val or None, (evaluation dataset, its labels, split name))."""
     train_index, val_index = data_lib.stratified_split(
         data.labels, config.validation_split, config.seed
     )
@@ -101,9 +127,9 @@ def _datasets(data, config, preprocess):
         plain = data_lib.to_dataset(
             data.images[train_index], data.labels[train_index], batch, preprocess
         )
-        return train, None, (plain, data.labels[train_index])
+        return train, None, (plain, data.labels[train_index], "train")
     val = data_lib.to_dataset(data.images[val_index], data.labels[val_index], batch, preprocess)
-    return train, val, (val, data.labels[val_index])
+    return train, val, (val, data.labels[val_index], "validation")
 
 
 def run_finetune(config, *, run=None, callbacks=(), verbose=1):
@@ -115,6 +141,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
     from apps.image_classify.model import base_image_size, transfer_parts
 
     config.validate()
+    set_seed(config.seed)  # before any weight is created: reproducible heads and scratch runs
     setup = devices.configure()
     image_size = config.image_size or base_image_size(config.model, runs_dir=config.runs_dir)
     data = data_lib.load_source(config.data, image_size, config.max_images_per_class)
@@ -123,20 +150,22 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
         APP, config_to_dict(config), runs_dir=config.runs_dir, name=config.name
     )
     run.set_status("running", device=setup.describe(), skipped=len(data.skipped))
+    logger.info("run %s started in %s (resume with --resume %s)", run.ref, run.path, run.ref)
     try:
         train, val, evaluation = _datasets(data, config, task.preprocessor.image_converter)
-        parts = transfer_parts(task)
-        histories = finetune(
-            parts,
-            train,
-            val,
-            _plan(config, setup),
-            run,
-            augment=_augmenter() if config.augment else None,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-        report = _finish(run, task, parts, histories, *evaluation, data.class_names, config)
+        with setup.scope():  # models and optimizers on every GPU under a multi-GPU strategy
+            parts = transfer_parts(task)
+            histories = finetune(
+                parts,
+                train,
+                val,
+                _plan(config, setup),
+                run,
+                augment=_augmenter() if config.augment else None,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+        report = _finish(run, task, parts, histories, evaluation, data.class_names, config)
     except KeyboardInterrupt:
         run.set_status("cancelled", message="interrupted by the user")
         raise
@@ -159,12 +188,11 @@ def main(argv=None):
             run = runs.open_run(args.resume, runs_dir=config.runs_dir, app=APP)
             config = config_from_dict(FinetuneConfig, run.config)
         run = run_finetune(config, run=run)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError) as error:
+        return report_error(error)
     metrics = run.metrics
     print(
-        f"run {run.ref} complete: validation accuracy {metrics['accuracy']:.3f} "
+        f"run {run.ref} complete: {metrics['split']} accuracy {metrics['accuracy']:.3f} "
         f"on {metrics['num_examples']} images; files in {run.path}"
     )
     print(f"try it: python -m apps.image_classify.predict IMAGE --model {run.ref}")

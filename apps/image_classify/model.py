@@ -33,7 +33,7 @@ class LoadedClassifier:
     image_size: tuple
 
 
-def _load_task(location, kind):
+def _load_task(location):
     import keras
     import keras_hub
 
@@ -60,16 +60,32 @@ def load_classifier(ref=None, *, runs_dir=None):
         A ``LoadedClassifier``.
     """
     resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
-    model = _load_task(resolved.location, resolved.kind)
-    if resolved.run is not None:
-        labels = resolved.run.labels
-    else:
-        labels = imagenet_labels()
-    num_outputs = model.output_dense.units if hasattr(model, "output_dense") else len(labels)
+    model = _load_task(resolved.location)
+    num_outputs = int(model.output_shape[-1])
+    labels = _labels_for(resolved, num_outputs)
     if len(labels) != num_outputs:
         raise ValueError(f"{resolved.ref}: model has {num_outputs} outputs, {len(labels)} labels")
-    imagenet = resolved.run is None and num_outputs == 1000
+    imagenet = resolved.run is None and labels == imagenet_labels()
     return LoadedClassifier(model, labels, resolved.ref, imagenet, image_size_of(model))
+
+
+def _labels_for(resolved, num_outputs):
+    """Class names: the run's, a ``labels.json`` inside/beside a local model, else ImageNet's
+    for 1000 outputs, else ``class_<i>``."""
+    from shared.atomic_io import read_json
+
+    if resolved.run is not None:
+        return resolved.run.labels
+    if resolved.kind == "path":
+        location = Path(resolved.location)
+        folder = location if location.is_dir() else location.parent
+        for candidate in (folder / "labels.json", folder.parent / "labels.json"):
+            labels = read_json(candidate)
+            if isinstance(labels, list) and len(labels) == num_outputs:
+                return labels
+    if num_outputs == 1000:
+        return imagenet_labels()
+    return [f"class_{index}" for index in range(num_outputs)]
 
 
 def base_image_size(ref, *, runs_dir=None):
@@ -78,7 +94,7 @@ def base_image_size(ref, *, runs_dir=None):
 
     resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
     if resolved.location.endswith(".keras"):
-        return image_size_of(_load_task(resolved.location, resolved.kind))[0]
+        return image_size_of(_load_task(resolved.location))[0]
     preprocessor = keras_hub.models.ImageClassifierPreprocessor.from_preset(resolved.location)
     return tuple(preprocessor.image_converter.image_size)[0]
 
@@ -96,23 +112,42 @@ def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2,
     Returns:
         A keras-hub ``ImageClassifier`` (logits output, preprocessor attached).
     """
+    import keras
     import keras_hub
 
     resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    # Presets store float32; ask for the global policy so mixed precision (GPU) applies.
+    options = {"num_classes": num_classes, "dtype": keras.mixed_precision.global_policy().name}
     if resolved.location.endswith(".keras"):
-        source = _load_task(resolved.location, resolved.kind)
+        source = _load_task(resolved.location)
         task_cls = type(source)
         backbone, preprocessor = source.backbone, source.preprocessor
         if not pretrained:
             from apps.image_classify.weights import backbone_full_config
 
             backbone = backbone.__class__.from_config(backbone_full_config(backbone))
-        return task_cls(
-            backbone=backbone, preprocessor=preprocessor, num_classes=num_classes, dropout=dropout
-        )
+        _check_head(task_cls.__name__, resolved.ref)
+        return task_cls(backbone=backbone, preprocessor=preprocessor, dropout=dropout, **options)
+    from keras_hub.src.utils.preset_utils import get_preset_loader
+
+    backbone_cls = get_preset_loader(resolved.location).check_backbone_class()
+    _check_head(backbone_cls.__name__, resolved.ref)
     return keras_hub.models.ImageClassifier.from_preset(
-        resolved.location, num_classes=num_classes, load_weights=pretrained, dropout=dropout
+        resolved.location, load_weights=pretrained, dropout=dropout, **options
     )
+
+
+# keras-hub classifiers built as backbone → pooler → dropout → dense (the recipe splits those).
+FINETUNABLE_FAMILIES = ("EfficientNet", "ResNet", "DenseNet", "CSPNet", "Xception")
+
+
+def _check_head(class_name, ref):
+    """Fail plainly for classifiers whose head differs (ViT, DeiT, MobileNet, VGG ...)."""
+    if not class_name.startswith(FINETUNABLE_FAMILIES):
+        raise ValueError(
+            f"{ref}: fine-tuning supports {', '.join(FINETUNABLE_FAMILIES)} classifiers; "
+            f"{class_name} has a different head (it still works for prediction)"
+        )
 
 
 def transfer_parts(task):

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from apps.image_classify.data import resize_image
 from apps.image_classify.model import load_classifier
+from shared.cli import report_error
 from shared.images import decode_image
 
 
@@ -69,18 +71,9 @@ class Predictor:
         Scaling is left to the model: keras-hub tasks apply their preprocessor in
         ``predict_on_batch``, so the batch stays in [0, 255].
         """
-        resized = [self._resize(np.asarray(image)) for image in images]
+        size = self.loaded.image_size
+        resized = [resize_image(np.asarray(image), size) for image in images]
         return np.stack(resized).astype("float32")
-
-    def _resize(self, image):
-        # Same resize as the model's own image converter (bilinear, no antialiasing), so a
-        # batch of mixed sizes gives exactly what one image at a time would.
-        import keras
-
-        if image.shape[:2] == tuple(self.loaded.image_size):
-            return image
-        resized = keras.ops.image.resize(image.astype("float32"), self.loaded.image_size)
-        return keras.ops.convert_to_numpy(resized)
 
     def logits(self, images):
         """Raw model outputs for a batch of RGB uint8 images."""
@@ -141,12 +134,13 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="one JSON object per input")
     parser.add_argument("--runs-dir", default=None, help="runs registry root")
     args = parser.parse_args(argv)
+    if args.batch_size < 1 or args.top_k < 1:
+        parser.error("--batch-size and --top-k must be at least 1")
     try:
         images = [decode_image(path) for path in args.inputs]
         predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError) as error:
+        return report_error(error)
     for start in range(0, len(images), args.batch_size):
         chunk = slice(start, start + args.batch_size)
         for result in predictor.predict(

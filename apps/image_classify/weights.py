@@ -5,6 +5,7 @@ lukemelas/efficientnet_pytorch naming. We read it without torch, rename the keys
 names, and let keras-hub's own timm converter port them onto an ``EfficientNetBackbone``.
 """
 
+import functools
 import importlib
 import json
 import shutil
@@ -211,16 +212,7 @@ def record_num_features(preset_dir, backbone):
         path.write_text(json.dumps(data, indent=4))
 
 
-def convert_lite0(target_dir):
-    """Convert the bundled EfficientNet-Lite0 weights (see ``convert_lite``)."""
-    convert_lite("efficientnet_lite0", target_dir)
-
-
-def convert_lite1(target_dir):
-    """Convert the bundled EfficientNet-Lite1 weights (see ``convert_lite``)."""
-    convert_lite("efficientnet_lite1", target_dir)
-
-
-def convert_lite2(target_dir):
-    """Convert the bundled EfficientNet-Lite2 weights (see ``convert_lite``)."""
-    convert_lite("efficientnet_lite2", target_dir)
+# The ``bundled:`` table in ``apps/image_classify/__init__.py`` names these converters.
+convert_lite0 = functools.partial(convert_lite, "efficientnet_lite0")
+convert_lite1 = functools.partial(convert_lite, "efficientnet_lite1")
+convert_lite2 = functools.partial(convert_lite, "efficientnet_lite2")

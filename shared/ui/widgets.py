@@ -11,12 +11,12 @@ import numpy as np
 import streamlit as st
 
 from shared.cache import cached_preset_dir
-from shared.images import decode_image
-from shared.models import CONVERTER_VERSION, offline_choices
+from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.models import bundled_cache_name, offline_choices
 from shared.runs import RUN_REF_PREFIX, list_runs
 
 MAX_UPLOAD_MB = 20
-IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif")
+IMAGE_TYPES = tuple(extension.lstrip(".") for extension in IMAGE_EXTENSIONS)
 IMAGE_SOURCES = ("Upload", "Camera", "Sample")
 BUNDLED_PREFIX = "bundled:"
 _LOG = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def image_input(key, samples, *, default="Sample"):
 
 def bundled_converted(spec, name):
     """True when ``bundled:<name>`` of app ``spec`` is already converted in the cache."""
-    return cached_preset_dir(f"{spec.name}-{name}-{CONVERTER_VERSION}").is_dir()
+    return cached_preset_dir(bundled_cache_name(spec, name)).is_dir()
 
 
 def weights_status(spec, ref=None):

@@ -106,9 +106,10 @@ def test_cli_unknown_model(png_files, capsys):
     assert capsys.readouterr().err.startswith("error: Unknown model reference")
 
 
-def test_preset_dir_with_other_classes_is_refused(tiny_classifier_preset):
-    with pytest.raises(ValueError, match="3 outputs, 1000 labels"):
-        Predictor.load(str(tiny_classifier_preset))
+def test_preset_dir_without_labels_gets_numbered_classes(tiny_classifier_preset):
+    predictor = Predictor.load(str(tiny_classifier_preset))
+    assert predictor.labels == ["class_0", "class_1", "class_2"]
+    assert not predictor.loaded.imagenet
 
 
 @pytest.fixture

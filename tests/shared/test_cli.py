@@ -152,10 +152,8 @@ def test_config_from_dict_validates():
         cli.config_from_dict(ToyConfig, {"mode": "scratch"})
 
 
-def test_fail_prints_one_line_and_exits_non_zero(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.fail("cannot read\nimage.png")
-    assert exit_info.value.code == 2
+def test_report_error_prints_one_line_and_returns_non_zero(capsys):
+    assert cli.report_error("cannot read\nimage.png") == 2
     assert capsys.readouterr().err == "error: cannot read image.png\n"
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from shared import runs
+from shared import atomic_io, runs
 
 
 def test_runs_root_precedence(tmp_path, monkeypatch):
@@ -52,14 +52,14 @@ def test_default_run_ids_are_sortable_and_unique(tmp_path):
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
-    runs.atomic_write_json(tmp_path / "a.json", {"x": [1, 2]})
-    runs.atomic_write_json(tmp_path / "a.json", {"x": [3]})
-    runs.atomic_write_text(tmp_path / "b.txt", "hello")
+    atomic_io.atomic_write_json(tmp_path / "a.json", {"x": [1, 2]})
+    atomic_io.atomic_write_json(tmp_path / "a.json", {"x": [3]})
+    atomic_io.atomic_write_text(tmp_path / "b.txt", "hello")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.json", "b.txt"]
-    assert runs.read_json(tmp_path / "a.json") == {"x": [3]}
-    assert runs.read_json(tmp_path / "missing.json", default=7) == 7
+    assert atomic_io.read_json(tmp_path / "a.json") == {"x": [3]}
+    assert atomic_io.read_json(tmp_path / "missing.json", default=7) == 7
     with pytest.raises(TypeError):
-        runs.atomic_write_json(tmp_path / "c.json", {"x": object()})
+        atomic_io.atomic_write_json(tmp_path / "c.json", {"x": object()})
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.json", "b.txt"]
 
 

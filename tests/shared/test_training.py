@@ -6,7 +6,8 @@ import pytest
 
 from apps.image_classify import data as data_lib
 from shared import runs
-from shared.training import TrainingPlan, block_groups, finetune, unfreeze_top_blocks
+from shared.training import TrainingPlan, finetune
+from shared.unfreeze import block_groups, unfreeze_top_blocks
 
 IMAGE_SIZE = 32
 NUM_STAGES = 3  # the first stages of EfficientNet-Lite0, one block each
