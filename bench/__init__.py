@@ -1,0 +1,1 @@
+"""Benchmarks: ratios against peers, JSON out (``python -m bench.<name>``)."""
