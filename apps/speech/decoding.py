@@ -1,0 +1,156 @@
+"""Whisper decoding with a key/value cache: greedy and beam search, compiled once per shape.
+
+keras-hub ships the Whisper backbone but no ``generate()``. Each decoding step here feeds a
+single token: the decoder layers' self-attention keys/values live in a fixed-size cache that
+is updated in place at the step's index, and the cross-attention keys/values of the audio are
+computed once per window. The step function is traced once per (batch, cache) shape.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NEG_INF = -1e9
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """Whisper's special token ids (tiny.en values by default)."""
+
+    start_of_transcript: int = 50257
+    end_of_text: int = 50256
+    no_timestamps: int = 50362
+    timestamp_begin: int = 50363
+    transcribe: int | None = None  # multilingual models only
+    translate: int | None = None
+    space: int = 220
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How to decode one window.
+
+    Attributes:
+        beam_size: 1 is greedy; > 1 is beam search.
+        max_new_tokens: most tokens generated per 30-second window.
+        suppress_tokens: ids never generated (Whisper's config list).
+        timestamps: generate segment timestamp tokens instead of ``<|notimestamps|>``.
+    """
+
+    beam_size: int = 1
+    max_new_tokens: int = 224
+    suppress_tokens: tuple = ()
+    timestamps: bool = False
+
+
+@dataclass
+class Hypothesis:
+    """Generated token ids (without the prompt) and their summed log-probability."""
+
+    tokens: list = field(default_factory=list)
+    log_prob: float = 0.0
+
+    @property
+    def score(self):
+        """Length-normalised log-probability (Whisper's default ranking)."""
+        return self.log_prob / max(len(self.tokens), 1)
+
+
+def _compile(function):
+    """Trace ``function`` into a graph once per input shape (TensorFlow), else call it."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=False)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function
+
+
+def log_softmax(logits):
+    """Numerically stable log-softmax over the last axis (numpy)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class WhisperGenerator:
+    """Greedy and beam-search decoding for a keras-hub ``WhisperBackbone``.
+
+    Args:
+        backbone: the ``WhisperBackbone``.
+        special: its ``SpecialTokens``.
+    """
+
+    def __init__(self, backbone, special=SpecialTokens()):
+        import keras
+
+        self.backbone = backbone
+        self.special = special
+        self.max_length = backbone.max_decoder_sequence_length
+        self.vocabulary_size = backbone.vocabulary_size
+        self.encoder = keras.Model(
+            backbone.input["encoder_features"], backbone.output["encoder_sequence_output"]
+        )
+        self._encode = _compile(lambda features: self.encoder(features, training=False))
+        self._prefill = _compile(self._prefill_function)
+        self._step = _compile(self._step_function)
+
+    def _decode(self, tokens, encoder_output, self_cache, index, cross_cache, cross_index):
+        """Decoder layers with caches; returns (logits of the last token, caches)."""
+        from keras import ops
+
+        backbone = self.backbone
+        x = backbone.decoder_embeddings(tokens, start_index=index)
+        self_caches, cross_caches = [], []
+        for i, layer in enumerate(backbone.decoder_transformer_layers):
+            x, layer_self, layer_cross = layer(
+                decoder_sequence=x,
+                encoder_sequence=encoder_output,
+                self_attention_cache=self_cache[:, i, ...],
+                self_attention_cache_update_index=index,
+                cross_attention_cache=cross_cache[:, i, ...],
+                cross_attention_cache_update_index=cross_index,
+                training=False,
+            )
+            self_caches.append(layer_self)
+            cross_caches.append(layer_cross)
+        hidden = backbone.decoder_layer_norm(x[:, -1:, :])
+        logits = backbone.token_embedding(hidden, reverse=True)[:, 0, :]
+        new_cross = ops.stack(cross_caches, axis=1) if cross_index is not None else cross_cache
+        return ops.cast(logits, "float32"), ops.stack(self_caches, axis=1), new_cross
+
+    def _prefill_function(self, tokens, encoder_output, self_cache, cross_cache):
+        return self._decode(tokens, encoder_output, self_cache, 0, cross_cache, 0)
+
+    def _step_function(self, tokens, encoder_output, self_cache, cross_cache, index):
+        return self._decode(tokens, encoder_output, self_cache, index, cross_cache, None)
+
+    def empty_caches(self, batch_size, encoder_length):
+        """Zero self-/cross-attention caches: (batch, layers, 2, length, heads, head_dim)."""
+        backbone = self.backbone
+        head_dim = backbone.hidden_dim // backbone.num_heads
+        shape = (batch_size, backbone.num_layers, 2)
+        heads = (backbone.num_heads, head_dim)
+        dtype = backbone.compute_dtype
+        self_cache = np.zeros(shape + (self.max_length,) + heads, dtype)
+        cross_cache = np.zeros(shape + (encoder_length,) + heads, dtype)
+        return self_cache, cross_cache
+
+    def encode(self, features):
+        """Log-mel features (batch, frames, mels) → encoder states (batch, frames / 2, dim)."""
+        return self._encode(np.asarray(features, "float32"))
+
+    def logits_uncached(self, encoder_output, tokens):
+        """Next-token logits from a full decoder pass over ``tokens`` (the slow reference)."""
+        from keras import ops
+
+        backbone = self.backbone
+        x = backbone.decoder_embeddings(np.asarray(tokens, "int32"))
+        for layer in backbone.decoder_transformer_layers:
+            x = layer(decoder_sequence=x, encoder_sequence=encoder_output, training=False)
+        hidden = backbone.decoder_layer_norm(x[:, -1:, :])
+        return ops.convert_to_numpy(backbone.token_embedding(hidden, reverse=True)[:, 0, :])

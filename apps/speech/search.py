@@ -1,0 +1,138 @@
+"""Search over Whisper's next-token distributions: logit rules, greedy and beam search."""
+
+import numpy as np
+
+from apps.speech.decoding import NEG_INF, Hypothesis, log_softmax
+
+
+def apply_rules(logits, generated, options, special):
+    """Mask tokens Whisper must not emit next (in place) and return ``logits``.
+
+    Args:
+        logits: (vocabulary,) float array for one hypothesis.
+        generated: its tokens so far (without the prompt).
+        options: ``DecodeOptions``.
+        special: ``SpecialTokens``.
+    """
+    logits[list(options.suppress_tokens)] = NEG_INF
+    # Special tokens other than end-of-text are never text; timestamps only when asked for.
+    first_special = special.end_of_text + 1
+    last_special = special.timestamp_begin if options.timestamps else len(logits)
+    logits[first_special:last_special] = NEG_INF
+    if not generated:
+        logits[[special.space, special.end_of_text]] = NEG_INF  # no blank start
+    if options.timestamps:
+        _timestamp_rules(logits, generated, special)
+    return logits
+
+
+def _timestamp_rules(logits, generated, special):
+    """Whisper's timestamp rules: start with one, pair them, never go back in time."""
+    begin = special.timestamp_begin
+    if not generated:
+        logits[:begin] = NEG_INF
+        return
+    is_timestamp = [token >= begin for token in generated[-2:]]
+    if is_timestamp[-1]:
+        if len(is_timestamp) < 2 or is_timestamp[0]:
+            logits[begin:] = NEG_INF  # a closed pair (or the opening one): text comes next
+        else:
+            logits[: special.end_of_text] = NEG_INF  # a segment's text ends with a timestamp
+    stamps = [token for token in generated if token >= begin]
+    if stamps:
+        logits[begin : stamps[-1] + (0 if is_timestamp[-1] else 1)] = NEG_INF
+    log_probs = log_softmax(logits[None])[0]
+    if np.logaddexp.reduce(log_probs[begin:]) > log_probs[:begin].max():
+        logits[:begin] = NEG_INF
+
+
+def _next_log_probs(logits, hypotheses, options, special):
+    rows = [
+        apply_rules(row.copy(), h.tokens, options, special) for row, h in zip(logits, hypotheses)
+    ]
+    return log_softmax(np.stack(rows))
+
+
+def greedy(generator, encoder_output, prompt, options):
+    """Greedy decoding of a batch of windows; returns one ``Hypothesis`` per window."""
+    batch = int(encoder_output.shape[0])
+    tokens = np.tile(np.asarray(prompt, "int32"), (batch, 1))
+    self_cache, cross_cache = generator.empty_caches(batch, int(encoder_output.shape[1]))
+    logits, self_cache, cross_cache = generator._prefill(
+        tokens, encoder_output, self_cache, cross_cache
+    )
+    hypotheses = [Hypothesis() for _ in range(batch)]
+    done = np.zeros(batch, bool)
+    eot = generator.special.end_of_text
+    limit = min(options.max_new_tokens, generator.max_length - len(prompt))
+    for step in range(limit):
+        log_probs = _next_log_probs(np.asarray(logits), hypotheses, options, generator.special)
+        chosen = log_probs.argmax(axis=-1)
+        for row, token in enumerate(chosen):
+            if not done[row]:
+                hypotheses[row].log_prob += float(log_probs[row, token])
+                done[row] = token == eot
+                if not done[row]:
+                    hypotheses[row].tokens.append(int(token))
+        if done.all() or step == limit - 1:
+            break
+        index = np.asarray(len(prompt) + step, "int32")
+        step_tokens = np.where(done, eot, chosen)[:, None].astype("int32")
+        logits, self_cache, _ = generator._step(
+            step_tokens, encoder_output, self_cache, cross_cache, index
+        )
+    return hypotheses
+
+
+def _expand(beams, log_probs, width, eot):
+    """Best continuations: (finished hypotheses, live beams, rows they extend)."""
+    candidates = []
+    for row, beam in enumerate(beams):
+        for token in np.argsort(-log_probs[row])[: width + 1]:
+            candidates.append((beam.log_prob + float(log_probs[row, token]), row, int(token)))
+    candidates.sort(key=lambda item: -item[0])
+    finished, live, rows = [], [], []
+    for log_prob, row, token in candidates:
+        if token == eot:
+            finished.append(Hypothesis(list(beams[row].tokens), log_prob))
+        elif len(live) < width:
+            live.append(Hypothesis(beams[row].tokens + [token], log_prob))
+            rows.append(row)
+    return finished, live, rows
+
+
+def beam_search(generator, encoder_output, prompt, options):
+    """Beam search over one window (``encoder_output`` of batch 1); returns the best
+    ``Hypothesis`` by length-normalised log-probability."""
+    from keras import ops
+
+    width = options.beam_size
+    encoder_output = ops.repeat(encoder_output, width, axis=0)
+    tokens = np.tile(np.asarray(prompt, "int32"), (width, 1))
+    self_cache, cross_cache = generator.empty_caches(width, int(encoder_output.shape[1]))
+    logits, self_cache, cross_cache = generator._prefill(
+        tokens, encoder_output, self_cache, cross_cache
+    )
+    beams, finished = [Hypothesis()], []
+    eot = generator.special.end_of_text
+    limit = min(options.max_new_tokens, generator.max_length - len(prompt))
+    for step in range(limit):
+        log_probs = _next_log_probs(
+            np.asarray(logits)[: len(beams)], beams, options, generator.special
+        )
+        done, beams, rows = _expand(beams, log_probs, width, eot)
+        finished += done
+        if len(finished) >= width or not beams or step == limit - 1:
+            break
+        rows = np.asarray(rows + [rows[0]] * (width - len(rows)), "int32")
+        self_cache = ops.take(self_cache, rows, axis=0)
+        step_tokens = np.asarray(
+            [beam.tokens[-1] for beam in beams] + [eot] * (width - len(beams)), "int32"
+        )
+        index = np.asarray(len(prompt) + step, "int32")
+        logits, self_cache, _ = generator._step(
+            step_tokens[:, None], encoder_output, self_cache, cross_cache, index
+        )
+    # Beams still open when the search stops compete too (as Whisper does when too few
+    # hypotheses finished): a long transcript cut by the token limit is still a transcript.
+    return max(finished + beams, key=lambda hypothesis: hypothesis.score)
