@@ -31,8 +31,9 @@ class AppSpec:
 
 def _specs():
     from apps.image_classify import SPEC as IMAGE_CLASSIFY
+    from apps.speech import SPEC as SPEECH
 
-    return (IMAGE_CLASSIFY,)
+    return (IMAGE_CLASSIFY, SPEECH)
 
 
 APPS = _specs()

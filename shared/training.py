@@ -187,24 +187,35 @@ def _train_head(parts, train, val, plan, run, epochs, options):
     )
 
 
-def _train_model(parts, train, val, plan, run, phase, learning_rate, options):
-    """Fine-tuning or scratch: the whole model (its trainable part) on the images."""
-    _compile(parts.model, learning_rate, plan, options["compile_kwargs"])
-    if options["augment"] is not None:
-        augment = options["augment"]
+def train_phase(model, train, val, plan, run, phase, learning_rate, **options):
+    """Compile ``model`` and fit it on ``train`` as one resumable phase of ``run``.
+
+    The building block of every mode, public for models that are not classifiers (e.g. a
+    speech decoder trained on token sequences: pass ``compile_kwargs`` with its loss).
+
+    Args:
+        options: ``augment`` (batch function or None), ``callbacks``, ``compile_kwargs``,
+            ``verbose``.
+
+    Returns:
+        The phase's ``{metric: [per-epoch values]}``.
+    """
+    _compile(model, learning_rate, plan, options.get("compile_kwargs"))
+    augment = options.get("augment")
+    if augment is not None:
         train = train.map(lambda x, y: (augment(x), y))
     monitor = "val_loss" if val is not None else "loss"
-    callbacks = _callbacks(run, phase, plan, monitor, options["callbacks"])
+    callbacks = _callbacks(run, phase, plan, monitor, options.get("callbacks", ()))
     return _run_phase(
         run,
         phase,
-        parts.model,
-        lambda: parts.model.fit(
+        model,
+        lambda: model.fit(
             train,
             validation_data=val,
             epochs=plan.epochs,
             callbacks=callbacks,
-            verbose=options["verbose"],
+            verbose=options.get("verbose", 1),
         ),
     )
 
@@ -252,12 +263,12 @@ def finetune(
     elif plan.mode == "fine_tune":
         histories["head"] = _train_head(parts, train, val, plan, run, plan.head_epochs, options)
         unfreeze_top_blocks(parts.backbone, plan.unfreeze_blocks)
-        histories["fine_tune"] = _train_model(
-            parts, train, val, plan, run, "fine_tune", plan.fine_tune_learning_rate, options
+        histories["fine_tune"] = train_phase(
+            parts.model, train, val, plan, run, "fine_tune", plan.fine_tune_learning_rate, **options
         )
     else:
         parts.backbone.trainable = True
-        histories["scratch"] = _train_model(
-            parts, train, val, plan, run, "scratch", plan.learning_rate, options
+        histories["scratch"] = train_phase(
+            parts.model, train, val, plan, run, "scratch", plan.learning_rate, **options
         )
     return histories

@@ -95,9 +95,11 @@ def _expand(beams, log_probs, width, eot):
     for log_prob, row, token in candidates:
         if token == eot:
             finished.append(Hypothesis(list(beams[row].tokens), log_prob))
-        elif len(live) < width:
+        else:
             live.append(Hypothesis(beams[row].tokens + [token], log_prob))
             rows.append(row)
+        if len(live) == width:  # only endings that outrank a kept beam count as finished
+            break
     return finished, live, rows
 
 

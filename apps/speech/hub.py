@@ -1,0 +1,56 @@
+"""keras-hub speech presets (online): Whisper checkpoints and Moonshine."""
+
+from apps.speech.decoding import WhisperGenerator
+
+
+class HubWhisperTokenizer:
+    """Adapter giving a keras-hub ``WhisperTokenizer`` the interface decoding uses."""
+
+    def __init__(self, tokenizer, language="<|en|>", task="transcribe"):
+        self._tokenizer = tokenizer
+        special = dict(tokenizer.special_tokens)
+        self.special_ids = {name.strip("<|>"): token_id for name, token_id in special.items()}
+        self.special_ids["timestamp_begin"] = self.special_ids["notimestamps"] + 1
+        self.multilingual = bool(tokenizer.language_tokens)
+        self.language_id = (tokenizer.language_tokens or {}).get(language)
+        self.task_id = self.special_ids.get(task)
+
+    def prompt_ids(self, timestamps=False):
+        """``<|startoftranscript|>`` [language, task] [``<|notimestamps|>``]."""
+        prompt = [self.special_ids["startoftranscript"]]
+        if self.multilingual:
+            prompt += [self.language_id, self.task_id]
+        return prompt if timestamps else prompt + [self.special_ids["notimestamps"]]
+
+    def decode(self, ids, skip_special=True):
+        """Text of the non-special ids."""
+        end = self.special_ids["endoftext"]
+        text_ids = [int(i) for i in ids if int(i) < end] if skip_special else list(ids)
+        return str(self._tokenizer.detokenize(text_ids)) if text_ids else ""
+
+
+class MoonshineTranscriber:
+    """A keras-hub ``MoonshineAudioToText`` task behind the app's transcriber interface."""
+
+    def __init__(self, model, ref):
+        self.model, self.ref = model, ref
+
+    def transcribe_windows(self, windows):
+        """Text of each 16 kHz window (Moonshine's own ``generate``)."""
+        return [str(self.model.generate({"audio": window[None, :, None]})) for window in windows]
+
+
+def load_hub_transcriber(name, *, task="transcribe"):
+    """Load a keras-hub Whisper preset (``task="translate"`` for multilingual → English)."""
+    import keras_hub
+
+    from apps.speech.model import LoadedTranscriber, special_tokens_of
+
+    if name.startswith("moonshine"):
+        model = keras_hub.models.MoonshineAudioToText.from_preset(name)
+        return MoonshineTranscriber(model, name)
+    backbone = keras_hub.models.WhisperBackbone.from_preset(name)
+    tokenizer = HubWhisperTokenizer(keras_hub.models.WhisperTokenizer.from_preset(name), task=task)
+    converter = keras_hub.layers.WhisperAudioConverter(num_mels=backbone.num_mels)
+    generator = WhisperGenerator(backbone, special_tokens_of(tokenizer))
+    return LoadedTranscriber(generator, tokenizer, converter, (), name)

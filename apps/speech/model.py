@@ -1,0 +1,118 @@
+"""Load speech models: converted Whisper presets (bundled, runs, local) and keras-hub presets."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from apps.speech import SPEC
+from apps.speech.decoding import SpecialTokens, WhisperGenerator
+from shared.models import resolve_model_ref
+
+SAMPLE_RATE = 16000
+METADATA_FILE = "transferzoo.json"
+
+
+@dataclass
+class LoadedTranscriber:
+    """A Whisper model ready to transcribe.
+
+    Attributes:
+        generator: ``WhisperGenerator`` (cached greedy / beam decoding).
+        tokenizer: text <-> ids, with ``prompt_ids()`` and ``decode()``.
+        audio_converter: ``keras_hub.layers.WhisperAudioConverter`` (log-mel features).
+        suppress_tokens: ids never generated.
+        ref: the model reference it was loaded from.
+    """
+
+    generator: object
+    tokenizer: object
+    audio_converter: object
+    suppress_tokens: tuple
+    ref: str
+
+
+def special_tokens_of(tokenizer):
+    """``SpecialTokens`` from a tokenizer's ``special_ids`` table."""
+    ids = tokenizer.special_ids
+    return SpecialTokens(
+        start_of_transcript=ids["startoftranscript"],
+        end_of_text=ids["endoftext"],
+        no_timestamps=ids["notimestamps"],
+        timestamp_begin=ids["timestamp_begin"],
+        transcribe=ids.get("transcribe"),
+        translate=ids.get("translate"),
+    )
+
+
+def _from_directory(directory, ref):
+    import keras_hub
+
+    from apps.speech.tokenizer import WhisperTextTokenizer
+
+    directory = Path(directory)
+    if not (directory / METADATA_FILE).is_file():
+        raise ValueError(
+            f"{ref}: {directory} is not a converted Whisper preset (no {METADATA_FILE})"
+        )
+    metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    backbone = keras_hub.models.WhisperBackbone.from_preset(str(directory))
+    tokenizer = WhisperTextTokenizer.from_preset(directory)
+    converter = keras_hub.layers.WhisperAudioConverter(num_mels=backbone.num_mels)
+    generator = WhisperGenerator(backbone, special_tokens_of(tokenizer))
+    suppress = tuple(metadata.get("suppress_tokens", ()))
+    return LoadedTranscriber(generator, tokenizer, converter, suppress, ref)
+
+
+def load_transcriber(ref=None, *, runs_dir=None):
+    """Load a Whisper model from any reference (see ``shared.models``).
+
+    Args:
+        ref: model reference; None means ``bundled:whisper_tiny_en``.
+        runs_dir: runs registry root.
+
+    Returns:
+        A ``LoadedTranscriber``.
+    """
+    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    if resolved.kind == "preset":
+        from apps.speech.hub import load_hub_transcriber
+
+        return load_hub_transcriber(resolved.location)
+    location = Path(resolved.location)
+    if location.suffix == ".keras":
+        return _keyword_model(location, resolved)
+    return _from_directory(location, resolved.ref)
+
+
+@dataclass
+class LoadedKeywordModel:
+    """A keyword / audio-class head on the Whisper encoder (a ``classify`` run)."""
+
+    model: object
+    labels: list
+    clip_seconds: float
+    ref: str
+
+    def classify(self, audio):
+        """Class probabilities of one 16 kHz clip (padded or cut to the trained length)."""
+        from apps.speech.data import fit_length
+        from apps.speech.train_classifier import audio_features
+
+        clip = fit_length(audio, int(self.clip_seconds * SAMPLE_RATE))[None]
+        num_mels = int(self.model.input_shape[-1])
+        logits = self.model.predict_on_batch(audio_features(num_mels, self.clip_seconds, clip))
+        logits = np.asarray(logits, "float64")[0]
+        exp = np.exp(logits - logits.max())
+        return exp / exp.sum()
+
+
+def _keyword_model(location, resolved):
+    import keras
+
+    if resolved.run is None:
+        raise ValueError(f"{resolved.ref}: a .keras speech model must come from a run (run:<id>)")
+    clip_seconds = int(resolved.run.config.get("clip_seconds", 2))
+    model = keras.saving.load_model(location)
+    return LoadedKeywordModel(model, resolved.run.labels, clip_seconds, resolved.ref)

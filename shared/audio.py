@@ -1,0 +1,252 @@
+"""Safe audio decoding shared by the CLI and the Streamlit UI."""
+
+import io
+import math
+import os
+
+import numpy as np
+import soundfile
+import soxr
+
+TARGET_SAMPLE_RATE = 16000
+DEFAULT_MAX_SECONDS = 600
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+# (label, libsndfile container, required subtype or None, file extensions).
+_CANDIDATES = (
+    ("WAV", "WAV", None, (".wav",)),
+    ("FLAC", "FLAC", None, (".flac",)),
+    ("OGG/Vorbis", "OGG", "VORBIS", (".ogg", ".oga")),
+    ("OGG/Opus", "OGG", "OPUS", (".opus",)),
+    ("MP3", "MP3", None, (".mp3",)),
+)
+
+
+def _decodable(container, subtype):
+    formats = soundfile.available_formats()
+    return container in formats and subtype in (None, *soundfile.available_subtypes(container))
+
+
+# Only claim what this libsndfile build can actually decode (Opus and MP3 need 1.1+).
+_SUPPORTED = tuple(row for row in _CANDIDATES if _decodable(row[1], row[2]))
+ACCEPTED_FORMATS = tuple(row[0] for row in _SUPPORTED)
+AUDIO_EXTENSIONS = tuple(extension for row in _SUPPORTED for extension in row[3])
+
+_ACCEPTED_TEXT = f"Accepted audio formats: {', '.join(ACCEPTED_FORMATS)}."
+_WAV_VARIANTS = {"WAVEX": "WAV", "RF64": "WAV"}
+_AUDIO_MAGIC = {b"RIFF": "WAV", b"fLaC": "FLAC", b"OggS": "OGG", b"ID3": "MP3"}
+_OTHER_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"%PDF": "a PDF"}
+_SAMPLE_RATE_RANGE = (1000, 768000)
+_UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX when the length is unknown.
+
+
+class AudioDecodeError(ValueError):
+    """The input is not decodable audio in one of the accepted formats."""
+
+
+def _error(name, problem):
+    return AudioDecodeError(f"{name}: {problem}. {_ACCEPTED_TEXT}")
+
+
+def _too_many_bytes(name, max_bytes):
+    return _error(name, f"the file is larger than the limit of {max_bytes:,} bytes")
+
+
+def _too_long(name, length, max_seconds):
+    return _error(name, f"the audio is {length}; the limit is {max_seconds:g} s (trim or split it)")
+
+
+def _source_name(source):
+    if isinstance(source, (str, os.PathLike)):
+        return os.fsdecode(source)
+    name = getattr(source, "name", None)
+    return str(name) if name else "audio"
+
+
+def _read_bytes(source, name, max_bytes):
+    """Return the raw bytes of `source`, reading at most `max_bytes + 1` of a file."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            if os.path.getsize(source) > max_bytes:
+                raise _too_many_bytes(name, max_bytes)
+            with open(source, "rb") as file:
+                return file.read(max_bytes + 1)
+        getvalue = getattr(source, "getvalue", None)  # e.g. Streamlit's UploadedFile.
+        data = getvalue() if callable(getvalue) else source.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise _error(name, "the file does not exist") from exc
+    except IsADirectoryError as exc:
+        raise _error(name, "this is a directory, not an audio file") from exc
+    except OSError as exc:
+        raise _error(name, f"the file cannot be read ({exc})") from exc
+    except AttributeError as exc:
+        raise TypeError(
+            "decode_audio expects bytes, a path or a binary file-like object, "
+            f"received {type(source).__name__}."
+        ) from exc
+    if not isinstance(data, (bytes, bytearray)):
+        raise _error(name, f"reading gave {type(data).__name__}, not bytes")
+    return bytes(data)
+
+
+def _looks_like_text(data):
+    sample = data[:4096].decode("utf-8", errors="replace")
+    allowed = {"\t", "\n", "\r", "\f"}
+    bad = sum(1 for char in sample if char == "\ufffd" or (char < " " and char not in allowed))
+    return bad <= len(sample) // 100
+
+
+def _describe_unidentified(data, name):
+    """Say, as precisely as we can, what `data` is when libsndfile did not take it."""
+    for magic, label in _AUDIO_MAGIC.items():
+        if data.startswith(magic):
+            return f"this looks like {label} data, but it is damaged or truncated"
+    for magic, label in _OTHER_MAGIC.items():
+        if data.startswith(magic):
+            return f"this is {label}, not audio"
+    if _looks_like_text(data):
+        extension = os.path.splitext(name)[1]
+        if extension.lower() in AUDIO_EXTENSIONS:
+            return f"the content is text, not audio, despite the {extension} name"
+        return "the content is text, not audio"
+    return f"the content is not recognised audio (it starts with {data[:8]!r})"
+
+
+def _wav_is_truncated(data):
+    """Whether a RIFF/WAVE data chunk declares more bytes than the file holds."""
+    # libsndfile silently shortens such a chunk: a cut download would pass unnoticed.
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return False
+    offset = 12
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        if data[offset : offset + 4] == b"data":
+            # 0 and 0xFFFFFFFF mean "unknown": streamed writers and RF64 use them.
+            return size not in (0, 0xFFFFFFFF) and offset + 8 + size > len(data)
+        offset += 8 + size + (size & 1)  # Chunks are padded to an even length.
+    return False
+
+
+def _check_header(sound, data, name, max_seconds):
+    """Refuse formats we do not accept and recordings that are too long, before decoding."""
+    container = _WAV_VARIANTS.get(sound.format, sound.format)
+    if not any(row[1] == container and row[2] in (None, sound.subtype) for row in _SUPPORTED):
+        problem = f"this audio is in {sound.format} ({sound.subtype}) format, which is not accepted"
+        raise _error(name, problem)
+    low, high = _SAMPLE_RATE_RANGE
+    if not low <= sound.samplerate <= high:
+        problem = f"the sample rate {sound.samplerate:,} Hz is outside {low:,}-{high:,} Hz"
+        raise _error(name, problem)
+    if container == "WAV" and _wav_is_truncated(data):
+        raise _error(name, "the WAV data chunk is truncated (the file was cut short)")
+    if 0 < sound.frames < _UNKNOWN_FRAMES and sound.frames / sound.samplerate > max_seconds:
+        raise _too_long(name, f"{sound.frames / sound.samplerate:.1f} s long", max_seconds)
+
+
+def _read_block(sound, name, frames):
+    try:
+        return sound.read(frames, dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile and its codecs raise several types on bad data.
+        problem = f"the {sound.format} data is damaged or truncated ({exc})"
+        raise _error(name, problem) from exc
+
+
+def _decode_mono(sound, name, sample_rate, max_seconds):
+    """Stream-decode `sound`, mixing to mono and resampling block by block."""
+    # Streaming bounds memory by the output size, whatever the channels or header claim.
+    limit = math.ceil(max_seconds * sound.samplerate)
+    block_frames = max(1, 2**20 // sound.channels)
+    resampler = None
+    if sound.samplerate != sample_rate:
+        resampler = soxr.ResampleStream(sound.samplerate, sample_rate, 1, quality="HQ")
+    pieces, frames_read, last = [], 0, False
+    while not last:
+        block = _read_block(sound, name, block_frames)
+        frames_read += len(block)
+        if frames_read > limit:
+            raise _too_long(name, f"longer than {max_seconds:g} s", max_seconds)
+        last = len(block) < block_frames
+        # Float files may hold NaN, inf or huge values; tame them before resampling.
+        mono = np.clip(np.nan_to_num(block.mean(axis=1, dtype=np.float32)), -1.0, 1.0)
+        pieces.append(resampler.resample_chunk(mono, last=last) if resampler else mono)
+    return np.concatenate(pieces), frames_read
+
+
+def _check_complete(name, frames_read, expected):
+    """Refuse empty audio, and audio that stopped well short of its header's length."""
+    if frames_read == 0:
+        raise _error(name, "the file contains no audio (0 samples)")
+    # Lossy headers (MP3, Ogg) may estimate the length; allow 1% before calling it cut.
+    if frames_read + max(expected // 100, 2304) < expected:
+        problem = f"the audio is truncated ({frames_read:,} of {expected:,} samples decoded)"
+        raise _error(name, problem)
+
+
+def decode_audio(
+    source,
+    *,
+    sample_rate=TARGET_SAMPLE_RATE,
+    max_seconds=DEFAULT_MAX_SECONDS,
+    max_bytes=DEFAULT_MAX_BYTES,
+    name=None,
+):
+    """Decode untrusted audio into mono float32 samples, refusing anything unsafe.
+
+    Args:
+        source: bytes-like, a `str`/`os.PathLike` path, or a binary file-like
+            object (e.g. Streamlit's `UploadedFile`).
+        sample_rate: output sample rate in Hz; any input rate is resampled (soxr HQ).
+        max_seconds: longest accepted duration, checked on the header before decoding.
+        max_bytes: largest accepted encoded size in bytes.
+        name: name used in error messages; defaults to the path or `.name`.
+
+    Returns:
+        A 1-D float32 `numpy.ndarray` in [-1, 1] at `sample_rate`; channels are averaged.
+
+    Raises:
+        AudioDecodeError: (a `ValueError`) for any input that is not safe, decodable
+            audio in one of `ACCEPTED_FORMATS`.
+    """
+    if int(sample_rate) != sample_rate or sample_rate <= 0 or not 0 < max_seconds < math.inf:
+        raise ValueError(
+            "sample_rate must be a positive integer and max_seconds a positive finite number, "
+            f"received sample_rate={sample_rate!r}, max_seconds={max_seconds!r}."
+        )
+    name = name or _source_name(source)
+    data = _read_bytes(source, name, max_bytes)
+    if not data:
+        raise _error(name, "the file is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise _too_many_bytes(name, max_bytes)
+    try:
+        sound = soundfile.SoundFile(io.BytesIO(data))
+    except Exception as exc:  # LibsndfileError, or TypeError/ValueError on odd headers.
+        raise _error(name, _describe_unidentified(data, name)) from exc
+    with sound:
+        _check_header(sound, data, name, max_seconds)
+        samples, frames_read = _decode_mono(sound, name, int(sample_rate), max_seconds)
+        expected = sound.frames if sound.frames < _UNKNOWN_FRAMES else 0
+    _check_complete(name, frames_read, expected)
+    # Resampling can overshoot full scale slightly.
+    return np.clip(samples, -1.0, 1.0).astype(np.float32)
+
+
+def encode_wav(samples, sample_rate=TARGET_SAMPLE_RATE):
+    """Encode float samples in [-1, 1], 1-D or (frames, channels), as 16-bit PCM WAV bytes."""
+    samples = np.asarray(samples)
+    if samples.ndim not in (1, 2) or not np.issubdtype(samples.dtype, np.floating):
+        raise ValueError(
+            "encode_wav expects a 1-D or (frames, channels) float array, "
+            f"received shape {samples.shape} and dtype {samples.dtype}."
+        )
+    buffer = io.BytesIO()
+    clipped = np.clip(samples.astype(np.float64), -1.0, 1.0)
+    soundfile.write(buffer, clipped, int(sample_rate), format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def duration_seconds(samples, sample_rate=TARGET_SAMPLE_RATE):
+    """Return the duration in seconds of `samples` (frames along the first axis)."""
+    return len(samples) / sample_rate
