@@ -8,6 +8,8 @@ import numpy as np
 import soundfile
 import soxr
 
+from shared.sources import looks_like_text, read_source_bytes, source_name
+
 TARGET_SAMPLE_RATE = 16000
 DEFAULT_MAX_SECONDS = 600
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -56,48 +58,6 @@ def _too_long(name, length, max_seconds):
     return _error(name, f"the audio is {length}; the limit is {max_seconds:g} s (trim or split it)")
 
 
-def _source_name(source):
-    if isinstance(source, (str, os.PathLike)):
-        return os.fsdecode(source)
-    name = getattr(source, "name", None)
-    return str(name) if name else "audio"
-
-
-def _read_bytes(source, name, max_bytes):
-    """Return the raw bytes of `source`, reading at most `max_bytes + 1` of a file."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
-    try:
-        if isinstance(source, (str, os.PathLike)):
-            if os.path.getsize(source) > max_bytes:
-                raise _too_many_bytes(name, max_bytes)
-            with open(source, "rb") as file:
-                return file.read(max_bytes + 1)
-        getvalue = getattr(source, "getvalue", None)  # e.g. Streamlit's UploadedFile.
-        data = getvalue() if callable(getvalue) else source.read(max_bytes + 1)
-    except FileNotFoundError as exc:
-        raise _error(name, "the file does not exist") from exc
-    except IsADirectoryError as exc:
-        raise _error(name, "this is a directory, not an audio file") from exc
-    except OSError as exc:
-        raise _error(name, f"the file cannot be read ({exc})") from exc
-    except AttributeError as exc:
-        raise TypeError(
-            "decode_audio expects bytes, a path or a binary file-like object, "
-            f"received {type(source).__name__}."
-        ) from exc
-    if not isinstance(data, (bytes, bytearray)):
-        raise _error(name, f"reading gave {type(data).__name__}, not bytes")
-    return bytes(data)
-
-
-def _looks_like_text(data):
-    sample = data[:4096].decode("utf-8", errors="replace")
-    allowed = {"\t", "\n", "\r", "\f"}
-    bad = sum(1 for char in sample if char == "\ufffd" or (char < " " and char not in allowed))
-    return bad <= len(sample) // 100
-
-
 def _describe_unidentified(data, name):
     """Say, as precisely as we can, what `data` is when libsndfile did not take it."""
     for magic, label in _AUDIO_MAGIC.items():
@@ -106,7 +66,7 @@ def _describe_unidentified(data, name):
     for magic, label in _OTHER_MAGIC.items():
         if data.startswith(magic):
             return f"this is {label}, not audio"
-    if _looks_like_text(data):
+    if looks_like_text(data):
         extension = os.path.splitext(name)[1]
         if extension.lower() in AUDIO_EXTENSIONS:
             return f"the content is text, not audio, despite the {extension} name"
@@ -214,8 +174,8 @@ def decode_audio(
             "sample_rate must be a positive integer and max_seconds a positive finite number, "
             f"received sample_rate={sample_rate!r}, max_seconds={max_seconds!r}."
         )
-    name = name or _source_name(source)
-    data = _read_bytes(source, name, max_bytes)
+    name = name or source_name(source, "audio")
+    data = read_source_bytes(source, name, max_bytes, _error, "audio")
     if not data:
         raise _error(name, "the file is empty (0 bytes)")
     if len(data) > max_bytes:

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from shared.sources import looks_like_text, read_source_bytes, source_name
+
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -36,48 +38,6 @@ def _too_many_pixels(name, detail):
     return _error(name, f"the image has too many pixels ({str(detail).rstrip('.')})")
 
 
-def _source_name(source):
-    if isinstance(source, (str, os.PathLike)):
-        return os.fsdecode(source)
-    name = getattr(source, "name", None)
-    return str(name) if name else "image"
-
-
-def _read_bytes(source, name, max_bytes):
-    """Return the raw bytes of `source`, reading at most `max_bytes + 1` of a file."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
-    try:
-        if isinstance(source, (str, os.PathLike)):
-            if os.path.getsize(source) > max_bytes:
-                raise _too_many_bytes(name, max_bytes)
-            with open(source, "rb") as file:
-                return file.read(max_bytes + 1)
-        getvalue = getattr(source, "getvalue", None)  # e.g. Streamlit's UploadedFile.
-        data = getvalue() if callable(getvalue) else source.read(max_bytes + 1)
-    except FileNotFoundError as exc:
-        raise _error(name, "the file does not exist") from exc
-    except IsADirectoryError as exc:
-        raise _error(name, "this is a directory, not an image file") from exc
-    except OSError as exc:
-        raise _error(name, f"the file cannot be read ({exc})") from exc
-    except AttributeError as exc:
-        raise TypeError(
-            "decode_image expects bytes, a path or a binary file-like object, "
-            f"received {type(source).__name__}."
-        ) from exc
-    if not isinstance(data, (bytes, bytearray)):
-        raise _error(name, f"reading gave {type(data).__name__}, not bytes")
-    return bytes(data)
-
-
-def _looks_like_text(data):
-    sample = data[:4096].decode("utf-8", errors="replace")
-    allowed = {"\t", "\n", "\r", "\f"}
-    bad = sum(1 for char in sample if char == "\ufffd" or (char < " " and char not in allowed))
-    return bad <= len(sample) // 100
-
-
 def _describe_unidentified(data, name):
     """Say, as precisely as we can, what `data` is when no accepted decoder took it."""
     labels = [label for magic, label in _ACCEPTED_MAGIC.items() if data.startswith(magic)]
@@ -91,7 +51,7 @@ def _describe_unidentified(data, name):
     # Only the header is parsed (`Image.open` is lazy); a failure means "unknown".
     with contextlib.suppress(Exception), Image.open(io.BytesIO(data)) as other:
         return f"this image is in {other.format} format, which is not accepted"
-    if _looks_like_text(data):
+    if looks_like_text(data):
         extension = os.path.splitext(name)[1]
         if extension.lower() in IMAGE_EXTENSIONS:
             return f"the content is text, not an image, despite the {extension} name"
@@ -154,8 +114,8 @@ def decode_image(source, *, max_pixels=DEFAULT_MAX_PIXELS, max_bytes=DEFAULT_MAX
         ImageDecodeError: (a `ValueError`) for any input that is not a safe,
             decodable image in one of `ACCEPTED_FORMATS`.
     """
-    name = name or _source_name(source)
-    data = _read_bytes(source, name, max_bytes)
+    name = name or source_name(source, "image")
+    data = read_source_bytes(source, name, max_bytes, _error, "image")
     if not data:
         raise _error(name, "the file is empty (0 bytes)")
     if len(data) > max_bytes:

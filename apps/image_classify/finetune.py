@@ -9,12 +9,9 @@ from apps.image_classify import data as data_lib
 from apps.image_classify.config import FinetuneConfig
 from shared import devices, runs
 from shared.cli import (
-    build_parser,
-    config_from_dict,
     config_to_dict,
-    parse_config,
-    report_error,
 )
+from shared.finetune_cli import finetune_main, recording_failures
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
 from shared.training import TrainingPlan, finetune, set_seed
@@ -151,7 +148,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
     )
     run.set_status("running", device=setup.describe(), skipped=len(data.skipped))
     logger.info("run %s started in %s (resume with --resume %s)", run.ref, run.path, run.ref)
-    try:
+    with recording_failures(run):
         train, val, evaluation = _datasets(data, config, task.preprocessor.image_converter)
         with setup.scope():  # models and optimizers on every GPU under a multi-GPU strategy
             parts = transfer_parts(task)
@@ -166,37 +163,13 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
                 verbose=verbose,
             )
         report = _finish(run, task, parts, histories, evaluation, data.class_names, config)
-    except KeyboardInterrupt:
-        run.set_status("cancelled", message="interrupted by the user")
-        raise
-    except BaseException as error:
-        run.set_status("failed", message=f"{type(error).__name__}: {error}")
-        raise
     run.set_status("complete", accuracy=report["accuracy"], skipped=len(data.skipped))
     return run
 
 
 def main(argv=None):
     """Parse flags (defaults < --config file < flags), train, print where the run is."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    parser = build_parser(FinetuneConfig, prog="python -m apps.image_classify.finetune")
-    parser.add_argument("--resume", default=None, help="run:<id> of an interrupted run")
-    try:
-        config, args = parse_config(FinetuneConfig, argv, parser=parser)
-        run = None
-        if args.resume:
-            run = runs.open_run(args.resume, runs_dir=config.runs_dir, app=APP)
-            config = config_from_dict(FinetuneConfig, run.config)
-        run = run_finetune(config, run=run)
-    except (ValueError, OSError) as error:
-        return report_error(error)
-    metrics = run.metrics
-    print(
-        f"run {run.ref} complete: {metrics['split']} accuracy {metrics['accuracy']:.3f} "
-        f"on {metrics['num_examples']} images; files in {run.path}"
-    )
-    print(f"try it: python -m apps.image_classify.predict IMAGE --model {run.ref}")
-    return 0
+    return finetune_main(FinetuneConfig, run_finetune, app=APP, argv=argv, input_hint="IMAGE")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ import numpy as np
 
 from apps.speech.config import FinetuneConfig
 from shared import devices, runs
-from shared.cli import build_parser, config_from_dict, config_to_dict, parse_config, report_error
+from shared.cli import config_to_dict
+from shared.finetune_cli import finetune_main, recording_failures
 from shared.training import TrainingPlan, set_seed
 
 APP = "speech"
@@ -55,40 +56,19 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
     )
     run.set_status("running", device=setup.describe(), task=config.task)
     logger.info("run %s started in %s (resume with --resume %s)", run.ref, run.path, run.ref)
-    try:
+    with recording_failures(run):
         with setup.scope():
             metrics = trainer.train(
                 prepared, config, plan_of(config, setup), run, callbacks=callbacks, verbose=verbose
             )
-    except KeyboardInterrupt:
-        run.set_status("cancelled", message="interrupted by the user")
-        raise
-    except BaseException as error:
-        run.set_status("failed", message=f"{type(error).__name__}: {error}")
-        raise
-    run.save_metrics(metrics)
+        run.save_metrics(metrics)
     run.set_status("complete", task=config.task)
     return run
 
 
 def main(argv=None):
     """Parse flags (defaults < --config file < flags), train, print where the run is."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    parser = build_parser(FinetuneConfig, prog="python -m apps.speech.finetune")
-    parser.add_argument("--resume", default=None, help="run:<id> of an interrupted run")
-    try:
-        config, args = parse_config(FinetuneConfig, argv, parser=parser)
-        run = None
-        if args.resume:
-            run = runs.open_run(args.resume, runs_dir=config.runs_dir, app=APP)
-            config = config_from_dict(FinetuneConfig, run.config)
-        run = run_finetune(config, run=run)
-    except (ValueError, OSError) as error:
-        return report_error(error)
-    summary = ", ".join(f"{k} {v:.3f}" for k, v in run.metrics.items() if isinstance(v, float))
-    print(f"run {run.ref} complete: {summary}; files in {run.path}")
-    print(f"try it: python -m apps.speech.predict CLIP.wav --model {run.ref}")
-    return 0
+    return finetune_main(FinetuneConfig, run_finetune, app=APP, argv=argv, input_hint="CLIP.wav")
 
 
 if __name__ == "__main__":

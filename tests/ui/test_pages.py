@@ -47,7 +47,7 @@ def test_home_page_lists_the_image_app():
     text = page_text(at)
     assert "TransferZoo" in text and "Image classification" in text
     assert "bundled (" in text
-    assert [link.proto.page for link in at.page_link] == ["image_classify"]
+    assert "image_classify" in [link.proto.page for link in at.page_link]
 
 
 def test_classifier_page_renders_with_an_upload_prompt():

@@ -1,0 +1,206 @@
+"""The Speech to text page: pick a model and a recording, read the transcript.
+
+The model loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource``), never at
+the top of this script, so reruns reuse it. The example recordings are the test clips of the
+Debian package ``pocketsphinx-testdata`` when it is installed; a generated clip is always
+offered so the page works without them.
+"""
+
+import functools
+import logging
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from apps.speech import SPEC
+from apps.speech.predict import Predictor
+from shared.audio import TARGET_SAMPLE_RATE
+from shared.ui.audio import audio_input, show_waveform
+from shared.ui.widgets import (
+    BUNDLED_PREFIX,
+    bundled_converted,
+    cached_model,
+    model_selector,
+    show_error,
+)
+
+TESTDATA = Path("/usr/share/pocketsphinx/test/data")
+# (corpus, its clips, its transcription file with lines "<s> words </s> (clip id)").
+CORPORA = (
+    ("cards", "cards/00[1-5].wav", "cards/cards.transcription"),
+    ("librivox", "librivox/*.wav", "librivox/transcription"),
+)
+TRANSCRIPTION_LINE = re.compile(r"<s>(?P<text>.*?)</s>\s*\((?P<clip>[^)]+)\)")
+GENERATED_NAME = "generated — a rising tone (no speech)"
+GENERATED_REFERENCE = "(no speech: a good model writes nothing, a weak one may invent words)"
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
+_LOG = logging.getLogger(__name__)
+
+
+def read_transcriptions(path):
+    """Clip id -> reference text from a Sphinx transcription file ({} when unreadable)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return {}
+    matches = (TRANSCRIPTION_LINE.search(line) for line in lines)
+    return {match["clip"]: " ".join(match["text"].split()) for match in matches if match}
+
+
+def escape_markdown(text):
+    """``text`` shown literally by Streamlit's Markdown (``$`` would start LaTeX)."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def sample_label(corpus, clip_id, reference):
+    """A short select-box label: corpus, clip number and the start of its reference."""
+    label = f"{corpus} {clip_id.rsplit('-', 1)[-1]}"
+    if reference:
+        label += f" — “{textwrap.shorten(reference, width=48, placeholder='…')}”"
+    return label
+
+
+def find_test_clips(root=TESTDATA):
+    """Label -> ``(path, reference or None)`` for the pocketsphinx test clips present."""
+    clips = {}
+    for corpus, pattern, transcription in CORPORA:
+        references = read_transcriptions(root / transcription)
+        for path in sorted(root.glob(pattern)):
+            reference = references.get(path.stem)
+            clips[sample_label(corpus, path.stem, reference)] = (path, reference)
+    return clips
+
+
+def generated_clip(seconds=1.5, sample_rate=TARGET_SAMPLE_RATE):
+    """A rising tone (200 Hz to 1 kHz) with soft edges: always available, no speech."""
+    times = np.arange(int(seconds * sample_rate)) / sample_rate
+    frequency = 200.0 + (1000.0 - 200.0) * times / seconds
+    phase = 2 * np.pi * np.cumsum(frequency) / sample_rate
+    envelope = np.minimum(1.0, np.minimum(times, seconds - times) / 0.1)
+    return (0.3 * envelope * np.sin(phase)).astype(np.float32), sample_rate
+
+
+TEST_CLIPS = find_test_clips()
+SAMPLES = {label: functools.partial(Path, path) for label, (path, _) in TEST_CLIPS.items()}
+SAMPLES[GENERATED_NAME] = generated_clip
+REFERENCES = {label: reference for label, (_, reference) in TEST_CLIPS.items() if reference}
+REFERENCES[GENERATED_NAME] = GENERATED_REFERENCE
+
+
+def loading_spinner(ref):
+    """Spinner text for loading ``ref``: converting the bundled Whisper takes longest."""
+    if ref.startswith(BUNDLED_PREFIX) and not bundled_converted(
+        SPEC, ref.removeprefix(BUNDLED_PREFIX)
+    ):
+        return "Converting bundled Whisper weights on first use…"
+    return None  # cached_model's own "Loading …" text
+
+
+def segments_table(transcript):
+    """The timed segments as a DataFrame (seconds)."""
+    return pd.DataFrame(
+        {
+            "start (s)": [segment.start for segment in transcript.segments],
+            "end (s)": [segment.end for segment in transcript.segments],
+            "text": [segment.text for segment in transcript.segments],
+        }
+    )
+
+
+def render_transcript(transcript, timestamps):
+    """The transcript in large type, latency and real-time factor, and the segments."""
+    st.subheader(escape_markdown(transcript.text) or "(no speech heard)")
+    latency, factor, length = st.columns(3)
+    latency.metric("Latency", f"{transcript.latency_ms:.0f} ms")
+    factor.metric(
+        "Real-time factor",
+        f"{transcript.real_time_factor:.2f}",
+        help="Transcription time ÷ audio length: below 1 is faster than real time.",
+    )
+    length.metric("Audio", f"{transcript.audio_seconds:.1f} s")
+    if not timestamps:
+        return
+    if transcript.segments:
+        st.dataframe(segments_table(transcript), hide_index=True)
+    else:
+        st.caption("No timed segments: this model or clip gave no timestamps.")
+
+
+def transcribe(predictor, audio, source, *, beam_size, timestamps):
+    """``predictor.transcribe`` under a spinner; None after an ``st.error``."""
+    try:
+        with st.spinner("Transcribing…"):
+            return predictor.transcribe(
+                audio, beam_size=beam_size, timestamps=timestamps, source=source
+            )
+    except ValueError as error:
+        show_error(error, hint="Try another recording or another model.")
+    except Exception as error:  # a page shows a message, never a traceback
+        _LOG.exception("transcribing %r failed", source)
+        show_error(
+            f"Transcription failed: {type(error).__name__}: {error}",
+            hint="Try a shorter recording, beam size 1, or another model.",
+        )
+    return None
+
+
+def render_result(audio, source, predictor, *, beam_size, timestamps):
+    """Play the input, transcribe it, then show the transcript, metrics and the waveform."""
+    st.audio(audio, sample_rate=TARGET_SAMPLE_RATE)
+    st.caption(f"{source} ({len(audio) / TARGET_SAMPLE_RATE:.1f} s at 16 kHz)")
+    transcript = transcribe(predictor, audio, source, beam_size=beam_size, timestamps=timestamps)
+    if transcript is None:
+        return
+    render_transcript(transcript, timestamps)
+    figure_column, reference_column = st.columns(2)
+    with figure_column, st.expander("Waveform and spectrogram"):
+        show_waveform(audio, TARGET_SAMPLE_RATE)
+    reference = REFERENCES.get(source)
+    if reference:
+        reference_column.markdown(f"**Reference transcript:** {escape_markdown(reference)}")
+
+
+def sidebar_options():
+    """Model, beam size and timestamps from the sidebar."""
+    with st.sidebar:
+        ref = model_selector(SPEC, key="speech_model")
+        beam_size = st.slider(
+            "Beam size",
+            min_value=1,
+            max_value=5,
+            value=1,
+            key="speech_beam_size",
+            help="1 is greedy decoding (fastest); wider beams weigh more hypotheses.",
+        )
+        timestamps = st.toggle(
+            "Timestamps", key="speech_timestamps", help="Show when each segment is spoken."
+        )
+    return ref, beam_size, timestamps
+
+
+def main():
+    """Render the page: options in the sidebar, audio input, then the transcript."""
+    st.title(f"{SPEC.icon} {SPEC.title}")
+    st.caption(SPEC.description)
+    ref, beam_size, timestamps = sidebar_options()
+    audio, source = audio_input("speech", SAMPLES)
+    if not TEST_CLIPS:
+        st.info(
+            "Example speech clips need the Debian package `pocketsphinx-testdata` "
+            "(`sudo apt install pocketsphinx-testdata`); until then only a generated tone "
+            "is offered as a sample."
+        )
+    if audio is None:
+        if source is None:  # nothing given yet (a bad file already shows its error)
+            st.info("Record from the microphone, upload a recording, or pick a sample.")
+        return
+    predictor = cached_model(Predictor.load, ref, spec=SPEC, spinner=loading_spinner(ref))
+    if predictor is not None:
+        render_result(audio, source, predictor, beam_size=beam_size, timestamps=timestamps)
+
+
+main()
