@@ -21,25 +21,28 @@ def block_groups(backbone):
 
 
 def unfreeze_top_blocks(backbone, num_blocks):
-    """Make the top ``num_blocks`` weight-carrying blocks trainable; BatchNorm stays frozen.
+    """Make the top ``num_blocks`` blocks trainable; BatchNorm stays frozen.
+
+    Groups made only of normalization layers (EfficientNet's ``top_bn``, a transformer's
+    final LayerNorm) do not count as blocks: they go with the block below them.
 
     Returns:
-        Names of the unfrozen block groups, bottom to top.
+        Names of the unfrozen groups, bottom to top.
     """
     import keras
 
+    normalization = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
     backbone.trainable = True
     for layer in backbone.layers:
         layer.trainable = False
-    chosen = []
+    chosen, counted = [], 0
     for group in reversed(block_groups(backbone)):
-        if len(chosen) >= num_blocks:
+        if counted >= num_blocks:
             break
-        trainable = [
-            layer for layer in group if not isinstance(layer, keras.layers.BatchNormalization)
-        ]
-        if any(layer.weights for layer in trainable):
-            chosen.append(group)
+        if not any(layer.weights for layer in group):
+            continue
+        chosen.append(group)
+        counted += any(layer.weights for layer in group if not isinstance(layer, normalization))
     for group in chosen:
         for layer in group:
             layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)

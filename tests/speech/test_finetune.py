@@ -104,11 +104,6 @@ def test_feature_extraction_keeps_the_encoder(keyword_runs, tiny_whisper_preset)
     assert _changed_encoder_layers(*keyword_runs["feature_extract"], tiny_whisper_preset) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: unfreeze_blocks=1 unfreezes only encoder_layer_norm, a group of its own "
-    "in shared.unfreeze.block_groups, not the top transformer block",
-)
 def test_fine_tune_trains_the_top_encoder_block(keyword_runs, tiny_whisper_preset):
     changed = _changed_encoder_layers(*keyword_runs["fine_tune"], tiny_whisper_preset)
     assert "transformer_encoder_layer_0" in changed, changed
