@@ -214,6 +214,7 @@ def train_phase(model, train, val, plan, run, phase, learning_rate, **options):
             train,
             validation_data=val,
             epochs=plan.epochs,
+            shuffle=False,  # datasets shuffle in their own pipeline
             callbacks=callbacks,
             verbose=options.get("verbose", 1),
         ),
