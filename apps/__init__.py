@@ -30,10 +30,11 @@ class AppSpec:
 
 
 def _specs():
+    from apps.detection import SPEC as DETECTION
     from apps.image_classify import SPEC as IMAGE_CLASSIFY
     from apps.speech import SPEC as SPEECH
 
-    return (IMAGE_CLASSIFY, SPEECH)
+    return (IMAGE_CLASSIFY, DETECTION, SPEECH)
 
 
 APPS = _specs()

@@ -1,0 +1,55 @@
+"""Configuration of a detector fine-tune (CLI flags, config files, the UI)."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """A CenterNet head on a pretrained backbone, trained on the user's boxes."""
+
+    data: str = field(
+        default="", metadata={"help": "VOC folder, COCO .json, YOLO folder, or tfds:voc/2007"}
+    )
+    model: str = field(
+        default="bundled:efficientnet_lite0",
+        metadata={"help": "backbone: an image-classification reference (bundled:, preset)"},
+    )
+    mode: Literal["feature_extract", "fine_tune", "scratch"] = field(
+        default="fine_tune", metadata={"help": "frozen backbone, top blocks unfrozen, or scratch"}
+    )
+    epochs: int = field(default=30, metadata={"help": "training epochs"})
+    batch_size: int = field(default=8, metadata={"help": "images per batch"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    unfreeze_blocks: int = field(default=3, metadata={"help": "top backbone blocks to train"})
+    image_size: int = field(default=256, metadata={"help": "square input size (multiple of 32)"})
+    augment: bool = field(default=True, metadata={"help": "flip / zoom / shift with boxes"})
+    validation_split: float = field(default=0.2, metadata={"help": "held-out fraction"})
+    map_every: int = field(default=5, metadata={"help": "epochs between validation mAP"})
+    patience: int = field(default=10, metadata={"help": "early-stopping patience"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+    tensorboard: bool = field(default=True, metadata={"help": "write TensorBoard logs"})
+
+    @classmethod
+    def tiny(cls, **overrides):
+        """A short configuration for tests."""
+        values = dict(epochs=2, batch_size=4, image_size=64, map_every=1, patience=2)
+        return cls(**(values | overrides))
+
+    def validate(self):
+        """Raise ``ValueError`` naming the first bad value."""
+        if not self.data:
+            raise ValueError("--data is required: a VOC/YOLO folder, a COCO .json or tfds:NAME")
+        if self.image_size < 32 or self.image_size % 32:
+            raise ValueError(f"image_size must be a multiple of 32, received {self.image_size}")
+        for name in ("epochs", "batch_size", "unfreeze_blocks", "map_every", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(
+                f"validation_split must be in [0, 1), received {self.validation_split}"
+            )
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")

@@ -1,0 +1,435 @@
+"""Detection datasets: VOC, COCO and YOLO folders, TFDS VOC, checks, box-aware augmentation.
+
+Every reader gives one in-memory format, ``DetectionData``: boxes are float32 ``(N, 4)``
+``x1, y1, x2, y2`` in pixels of the original image (edges, so a box over a whole W×H image is
+``0, 0, W, H``) and labels int32 ``(N,)`` index ``class_names``. Readers collect what they
+cannot parse in ``problems`` instead of raising; ``validate`` finds the rest (boxes, classes,
+images) and ``load_checked`` drops broken objects and images, or refuses a mostly broken set.
+"""
+
+import json
+import logging
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from shared.images import IMAGE_EXTENSIONS, decode_image
+
+logger = logging.getLogger(__name__)
+BOX_TOLERANCE = 1.0  # pixels a box may pass the image edge (rounding in annotation tools)
+MAX_LISTED_PROBLEMS = 20
+SOURCES_TEXT = (
+    "Accepted: a COCO .json file, a VOC folder (Annotations/ + JPEGImages/, or .xml files "
+    "beside the images), a YOLO folder (images/ + labels/ + classes.txt or data.yaml), "
+    "or tfds:NAME[:SPLIT] (e.g. tfds:voc/2007)"
+)
+
+
+@dataclass
+class DetectionSample:
+    """One image (a path, or an RGB uint8 array) with its boxes and labels.
+
+    ``image_size`` is ``(height, width)`` when the annotation states it; ``name`` is used in
+    messages (the file name by default)."""
+
+    image: object
+    boxes: np.ndarray
+    labels: np.ndarray
+    image_size: tuple | None = None
+    name: str | None = None
+
+    def __post_init__(self):
+        self.boxes = np.asarray(self.boxes, "float32").reshape(-1, 4)
+        self.labels = np.asarray(self.labels, "int32").reshape(-1)
+        if len(self.boxes) != len(self.labels):
+            raise ValueError(f"{len(self.boxes)} boxes but {len(self.labels)} labels")
+        if self.name is None and not isinstance(self.image, np.ndarray):
+            self.name = Path(self.image).name
+
+
+@dataclass
+class DetectionData:
+    """Samples, the class names their labels index, and problems found while reading."""
+
+    samples: list
+    class_names: list
+    problems: list = field(default_factory=list)
+
+
+def load_image(sample):
+    """The sample's image as an RGB uint8 array (decoded safely when it is a path)."""
+    if isinstance(sample.image, np.ndarray):
+        return sample.image
+    return decode_image(sample.image)
+
+
+def _parse_voc_xml(xml_path, skip_difficult):
+    """``(file name, (height, width) or None, [(class name, box)])`` of one VOC file."""
+    root = ElementTree.parse(xml_path).getroot()
+    height, width = (int(float(root.findtext(f"size/{key}", "0"))) for key in ("height", "width"))
+    objects = []
+    for element in root.iter("object"):
+        if skip_difficult and element.findtext("difficult", "0").strip() == "1":
+            continue
+        box = element.find("bndbox")
+        xmin, ymin, xmax, ymax = (
+            float(box.findtext(key)) for key in ("xmin", "ymin", "xmax", "ymax")
+        )
+        # VOC pixel indices are 1-based and inclusive (as TFDS and Detectron2 read them).
+        objects.append((element.findtext("name").strip(), [xmin - 1, ymin - 1, xmax, ymax]))
+    size = (height, width) if height > 0 and width > 0 else None
+    return root.findtext("filename"), size, objects
+
+
+def _voc_image_path(xml_path, filename, image_dir):
+    candidates = [image_dir / Path(filename).name] if filename else []
+    candidates += [image_dir / (xml_path.stem + extension) for extension in IMAGE_EXTENSIONS]
+    return next((path for path in candidates if path.exists()), candidates[0])
+
+
+def read_voc(folder, skip_difficult=False):
+    """Read a Pascal VOC folder: ``Annotations/*.xml`` + ``JPEGImages/``, or xml beside images.
+
+    Class names are the object names found, sorted. Objects marked ``difficult`` are kept as
+    ordinary objects (as torchvision does) unless ``skip_difficult`` (the VOC protocol, which
+    ignores them when scoring)."""
+    folder = Path(folder)
+    if (folder / "Annotations").is_dir():
+        xml_files, image_dir = sorted((folder / "Annotations").glob("*.xml")), folder / "JPEGImages"
+    else:
+        xml_files, image_dir = sorted(folder.glob("*.xml")), folder
+    if not xml_files:
+        raise ValueError(f"{folder}: no VOC .xml annotations found. {SOURCES_TEXT}")
+    parsed, problems = [], []
+    for xml_path in xml_files:
+        try:
+            filename, size, objects = _parse_voc_xml(xml_path, skip_difficult)
+        except (ElementTree.ParseError, AttributeError, TypeError, ValueError) as error:
+            problems.append(f"{xml_path.name}: not a readable VOC annotation ({error})")
+            continue
+        parsed.append((_voc_image_path(xml_path, filename, image_dir), size, objects))
+    class_names = sorted({name for _, _, objects in parsed for name, _ in objects})
+    samples = [
+        DetectionSample(
+            path, [box for _, box in objects], [class_names.index(n) for n, _ in objects], size
+        )
+        for path, size, objects in parsed
+    ]
+    return DetectionData(samples, class_names, problems)
+
+
+def read_coco(json_path, images_dir=None):
+    """Read a COCO detection JSON; images are looked up in ``images_dir`` (default: beside it).
+
+    Category ids become contiguous labels in id order. An object whose ``category_id`` is not
+    in ``categories`` gets label -1, which ``validate`` reports as an unknown class. Crowd
+    annotations (``iscrowd``) are regions, not objects, and are left out."""
+    json_path = Path(json_path)
+    images_dir = Path(images_dir) if images_dir else json_path.parent
+    try:
+        coco = json.loads(json_path.read_text())
+        categories = sorted(coco.get("categories", []), key=lambda category: category["id"])
+        label_of = {category["id"]: label for label, category in enumerate(categories)}
+        index_of = {image["id"]: index for index, image in enumerate(coco["images"])}
+        objects = [([], []) for _ in index_of]
+        problems = _coco_objects(coco.get("annotations", []), index_of, label_of, objects)
+        samples = [
+            DetectionSample(images_dir / image["file_name"], boxes, labels, _coco_size(image))
+            for image, (boxes, labels) in zip(coco["images"], objects)
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"{json_path}: not a readable COCO detection file with 'images', 'annotations' and "
+            f"'categories' ({type(error).__name__}: {error})"
+        ) from error
+    return DetectionData(samples, [str(category["name"]) for category in categories], problems)
+
+
+def _coco_size(image):
+    return (int(image["height"]), int(image["width"])) if "height" in image else None
+
+
+def _coco_objects(annotations, index_of, label_of, objects):
+    """Put each annotation's box and label in ``objects[image index]``; returns problems."""
+    problems = []
+    for number, annotation in enumerate(annotations):
+        if annotation.get("iscrowd"):
+            continue
+        where = f"annotation {number} (id {annotation.get('id')})"
+        if annotation.get("image_id") not in index_of:
+            problems.append(f"{where}: image_id {annotation.get('image_id')!r} is not in 'images'")
+            continue
+        try:
+            x, y, width, height = (float(value) for value in annotation["bbox"])
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"{where}: 'bbox' must be [x, y, width, height]")
+            continue
+        boxes, labels = objects[index_of[annotation["image_id"]]]
+        boxes.append([x, y, x + width, y + height])
+        labels.append(label_of.get(annotation.get("category_id"), -1))
+    return problems
+
+
+def _yolo_class_names(folder):
+    if (folder / "classes.txt").is_file():
+        lines = (folder / "classes.txt").read_text().splitlines()
+        return [line.strip() for line in lines if line.strip()]
+    for path in (folder / "data.yaml", folder / "dataset.yaml"):
+        if path.is_file():
+            import yaml
+
+            names = (yaml.safe_load(path.read_text()) or {}).get("names")
+            if isinstance(names, dict):
+                return [str(names[key]) for key in sorted(names)]
+            if isinstance(names, list):
+                return [str(name) for name in names]
+    raise ValueError(
+        f"{folder}: no class names (need classes.txt, one a line, or data.yaml 'names')"
+    )
+
+
+def _image_size(path):
+    """``(height, width)`` from the header, after EXIF rotation as ``decode_image`` applies it."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            rotated = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except Exception as error:  # Pillow raises many types on bad headers
+        raise ValueError(f"{path.name}: missing or unreadable image ({error})") from error
+    return (width, height) if rotated else (height, width)
+
+
+def _read_yolo_sample(image_path, label_path):
+    rows = []
+    lines = label_path.read_text().splitlines() if label_path.is_file() else []
+    for number, line in enumerate(lines, 1):
+        try:
+            values = [float(value) for value in line.split()]
+        except ValueError:
+            values = None
+        if values == []:
+            continue
+        if values is None or len(values) != 5 or not values[0].is_integer():
+            raise ValueError(
+                f"{label_path.name} line {number}: expected 'class cx cy w h', got {line[:60]!r}"
+            )
+        rows.append(values)
+    if not rows:
+        return DetectionSample(image_path, [], [])  # a background image
+    height, width = _image_size(image_path)
+    rows = np.asarray(rows)
+    centres, sizes = rows[:, 1:3] * [width, height], rows[:, 3:5] * [width, height]
+    boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1)
+    labels = rows[:, 0]
+    return DetectionSample(image_path, boxes, labels.astype("int32"), (height, width))
+
+
+def read_yolo(folder):
+    """Read a YOLO folder: ``images/**`` and ``labels/**`` (same relative paths, ``.txt``) with
+    ``class cx cy w h`` lines normalised to 0..1; names from ``classes.txt`` or ``data.yaml``."""
+    folder = Path(folder)
+    class_names = _yolo_class_names(folder)
+    image_root, label_root = folder / "images", folder / "labels"
+    images = sorted(
+        path for path in image_root.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    samples, problems = [], []
+    for path in images:
+        label_path = (label_root / path.relative_to(image_root)).with_suffix(".txt")
+        try:
+            samples.append(_read_yolo_sample(path, label_path))
+        except ValueError as error:
+            problems.append(str(error))
+    stems = {path.relative_to(image_root).with_suffix("") for path in images}
+    for label_path in sorted(label_root.rglob("*.txt")):
+        if label_path.relative_to(label_root).with_suffix("") not in stems:
+            problems.append(f"{label_path.name}: missing image (no file of that name in images/)")
+    return DetectionData(samples, class_names, problems)
+
+
+def read_tfds_voc(name="voc/2007", split="train", *, skip_difficult=False, max_samples=None):
+    """Read a TFDS VOC-style dataset (normalised ``ymin, xmin, ymax, xmax``) into memory.
+
+    Offline the dataset must already be prepared in the TFDS data dir."""
+    import tensorflow_datasets as tfds
+
+    from shared.models import is_offline
+
+    try:
+        dataset, info = tfds.load(name, split=split, with_info=True, download=not is_offline())
+    except Exception as error:  # tfds raises many types for a missing or unknown dataset
+        raise ValueError(
+            f"tfds:{name} split {split!r} could not be loaded ({error}). Offline, it must already "
+            f"be prepared in the TFDS data dir; otherwise use a VOC, COCO or YOLO folder"
+        ) from error
+    samples = []
+    for example in tfds.as_numpy(dataset.take(max_samples) if max_samples else dataset):
+        image, objects = example["image"], example["objects"]
+        height, width = image.shape[:2]
+        keep = ~objects["is_difficult"] if skip_difficult else slice(None)
+        ymin, xmin, ymax, xmax = objects["bbox"][keep].reshape(-1, 4).T
+        boxes = np.stack([xmin * width, ymin * height, xmax * width, ymax * height], axis=1)
+        filename = example["image/filename"].decode()
+        samples.append(
+            DetectionSample(image, boxes, objects["label"][keep], (height, width), filename)
+        )
+    return DetectionData(samples, list(info.features["objects"]["label"].names))
+
+
+def load_detection_source(source):
+    """``tfds:NAME[:SPLIT]``, a COCO ``.json``, a VOC folder or a YOLO folder → DetectionData."""
+    text = str(source)
+    if text.startswith("tfds:"):
+        name, _, split = text[5:].partition(":")
+        return read_tfds_voc(name or "voc/2007", split or "train")
+    path = Path(source)
+    if path.is_file() and path.suffix.lower() == ".json":
+        return read_coco(path)
+    if path.is_dir() and ((path / "Annotations").is_dir() or any(path.glob("*.xml"))):
+        return read_voc(path)
+    if path.is_dir() and (path / "labels").is_dir():
+        return read_yolo(path)
+    raise ValueError(f"{source}: not a detection dataset. {SOURCES_TEXT}")
+
+
+def _object_problem(box, label, num_classes, size):
+    x1, y1, x2, y2 = (float(value) for value in box)
+    shown = f"[{x1:g}, {y1:g}, {x2:g}, {y2:g}]"
+    if not 0 <= label < num_classes:
+        return f"unknown class id {label} (the dataset names {num_classes} classes)"
+    if not np.isfinite(box).all() or x2 <= x1 or y2 <= y1:
+        return f"zero or negative area, box {shown}"
+    width, height = (size[1], size[0]) if size else (np.inf, np.inf)
+    if min(x1, y1) < -BOX_TOLERANCE or x2 > width + BOX_TOLERANCE or y2 > height + BOX_TOLERANCE:
+        return f"box {shown} is outside the {size[1]}x{size[0]} image"
+    return None
+
+
+def _sample_problems(sample, index, num_classes, check_images):
+    """``(image problem or None, {object index: problem})`` of one sample."""
+    where = sample.name or f"sample {index}"
+    size = sample.image_size
+    if isinstance(sample.image, np.ndarray) or check_images:
+        try:
+            real = tuple(load_image(sample).shape[:2])
+        except ValueError as error:
+            return f"{where}: missing or unreadable image ({error})", {}
+        if size and tuple(size) != real:
+            stated = f"the annotation says {size[1]}x{size[0]}"
+            return f"{where}: {stated}, the image is {real[1]}x{real[0]}", {}
+        size = real
+    objects = {}
+    for number, (box, label) in enumerate(zip(sample.boxes, sample.labels)):
+        problem = _object_problem(box, label, num_classes, size)
+        if problem:
+            objects[number] = f"{where} object {number}: {problem}"
+    return None, objects
+
+
+def validate(data, check_images=True):
+    """Human-readable problems of ``data``: the readers' own, then boxes outside the image
+    (beyond ``BOX_TOLERANCE``), zero or negative areas, unknown classes, missing or unreadable
+    images (decoded when ``check_images``), each naming the file and object index."""
+    problems = list(data.problems)
+    for index, sample in enumerate(data.samples):
+        image_problem, objects = _sample_problems(
+            sample, index, len(data.class_names), check_images
+        )
+        problems += [image_problem] if image_problem else list(objects.values())
+    return problems
+
+
+def load_checked(source, max_problem_fraction=0.1, check_images=True):
+    """Load a source (or take a DetectionData) and drop broken objects and images with a
+    warning; more than ``max_problem_fraction`` broken images is a ValueError listing them."""
+    data = source if isinstance(source, DetectionData) else load_detection_source(source)
+    messages, kept, broken = list(data.problems), [], len(data.problems)
+    for index, sample in enumerate(data.samples):
+        image_problem, objects = _sample_problems(
+            sample, index, len(data.class_names), check_images
+        )
+        broken += bool(image_problem or objects)
+        messages += [image_problem] if image_problem else list(objects.values())
+        if not image_problem:
+            keep = np.array([number not in objects for number in range(len(sample.labels))], bool)
+            kept.append(replace(sample, boxes=sample.boxes[keep], labels=sample.labels[keep]))
+    total = len(data.samples) + len(data.problems)
+    listing = "\n  ".join(messages[:MAX_LISTED_PROBLEMS])
+    more = (
+        f"\n  ... and {len(messages) - MAX_LISTED_PROBLEMS} more"
+        if len(messages) > MAX_LISTED_PROBLEMS
+        else ""
+    )
+    if total == 0 or broken > max_problem_fraction * total:
+        raise ValueError(
+            f"{source}: {broken} of {total} images have annotation problems:\n  {listing}{more}"
+        )
+    if messages:
+        logger.warning(
+            "dropping %d broken objects or images:\n  %s%s", len(messages), listing, more
+        )
+    return DetectionData(kept, data.class_names)
+
+
+def _run_box_layers(layers, image, boxes, labels):
+    import keras
+
+    data = {
+        "images": np.asarray(image, "float32"),
+        "bounding_boxes": {
+            "boxes": np.asarray(boxes, "float32").reshape(-1, 4),
+            "labels": np.asarray(labels, "int32"),
+        },
+    }
+    for layer in layers:
+        data = layer(data, training=True)
+    image = np.clip(np.round(keras.ops.convert_to_numpy(data["images"])), 0, 255).astype("uint8")
+    boxes, labels = (
+        keras.ops.convert_to_numpy(data["bounding_boxes"][key]) for key in ("boxes", "labels")
+    )
+    return image, boxes.astype("float32"), labels.astype("int32")
+
+
+def augment(image, boxes, labels, seed, *, scale=0.25, shift=0.1):
+    """Random horizontal flip, scale jitter (±``scale``) and crop of one image and its boxes.
+
+    Core Keras 3 box-aware layers do the work (``bounding_box_format="xyxy"``): RandomFlip,
+    RandomZoom (zooming in crops around the centre, zooming out pads with black) and
+    RandomTranslation (moves that crop window by up to ``shift`` of the size). Not
+    RandomCrop: in Keras 3.15 its box transform subtracts the row offset from x and the column
+    offset from y, and never clips at the far edges. Keras clips boxes to the image but keeps
+    those pushed out as zero-width ones; they are dropped here. Returns ``(uint8 image of the
+    same size, boxes, labels)``; the same seed gives the same result."""
+    import keras
+
+    box_format = {"bounding_box_format": "xyxy"}  # one seed per layer, so draws are independent
+    layers = [keras.layers.RandomFlip("horizontal", seed=seed, **box_format)]
+    if scale:
+        zoom = keras.layers.RandomZoom(
+            (-scale, scale), fill_mode="constant", seed=seed + 1, **box_format
+        )
+        layers.append(zoom)
+    if shift:
+        move = keras.layers.RandomTranslation(shift, shift, "constant", seed=seed + 2, **box_format)
+        layers.append(move)
+    image, boxes, labels = _run_box_layers(layers, image, boxes, labels)
+    keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+    return image, boxes[keep], labels[keep]
+
+
+def resize_with_boxes(image, boxes, size, *, letterbox=False):
+    """Resize an image to ``size`` (height, width) and scale its boxes to match.
+
+    A plain (stretching) bilinear resize without antialiasing by default, as the models'
+    image converters and ``image_classify`` do; ``letterbox=True`` keeps the aspect ratio and
+    pads the borders with black instead (Keras ``Resizing(pad_to_aspect_ratio=True)``)."""
+    import keras
+
+    layer = keras.layers.Resizing(*size, pad_to_aspect_ratio=letterbox, bounding_box_format="xyxy")
+    boxes = np.asarray(boxes, "float32").reshape(-1, 4)
+    image, boxes, _ = _run_box_layers([layer], image, boxes, np.zeros(len(boxes), "int32"))
+    return image, boxes

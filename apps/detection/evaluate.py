@@ -1,0 +1,77 @@
+"""COCO mAP (pycocotools) of a detector on a VOC / COCO / YOLO / TFDS dataset; the CLI."""
+
+import argparse
+import json
+import sys
+
+from apps.detection import data as data_lib
+from apps.detection.metrics import coco_map
+from shared.cli import report_error
+
+
+def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=0.5):
+    """Detect on every image of ``source`` and score with pycocotools.
+
+    Dataset classes are matched to the detector's classes by name; objects of classes the
+    detector does not know are left out (and counted).
+    """
+    from apps.detection.predict import Predictor
+
+    predictor = Predictor.load(ref, runs_dir=runs_dir)
+    data = data_lib.load_checked(source)
+    names = predictor.class_names
+    known = {name.lower(): index for index, name in enumerate(names)}
+    mapping = {i: known.get(name.lower(), -1) for i, name in enumerate(data.class_names)}
+    if all(value < 0 for value in mapping.values()):
+        raise ValueError(
+            f"no class of {source} ({data.class_names}) is one of the detector's ({names[:10]} ...)"
+        )
+    truths, predictions, skipped = [], [], 0
+    for sample in data.samples:
+        labels = [mapping[int(label)] for label in sample.labels]
+        keep = [i for i, label in enumerate(labels) if label >= 0]
+        skipped += len(labels) - len(keep)
+        truths.append((sample.boxes[keep], [labels[i] for i in keep]))
+        found = predictor.predict(
+            data_lib.load_image(sample),
+            score_threshold=score_threshold,
+            iou_threshold=iou_threshold,
+        ).detections
+        predictions.append(
+            (
+                [d["box"] for d in found],
+                [d["score"] for d in found],
+                [known[d["label"].lower()] for d in found],
+            )
+        )
+    report = coco_map(truths, predictions, names)
+    return report | {"model": predictor.ref, "num_images": len(truths), "skipped_objects": skipped}
+
+
+def main(argv=None):
+    """``python -m apps.detection.evaluate --model REF --data SOURCE [--json]``."""
+    parser = argparse.ArgumentParser(prog="python -m apps.detection.evaluate")
+    parser.add_argument("--model", default=None, help="model reference")
+    parser.add_argument("--data", required=True, help="VOC/YOLO folder, COCO .json, tfds:NAME")
+    parser.add_argument("--runs-dir", default=None)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = evaluate(args.model, args.data, runs_dir=args.runs_dir)
+    except (ValueError, OSError) as error:
+        return report_error(error)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(
+        f"{report['model']} on {report['num_images']} images: mAP {report['map']:.3f}, "
+        f"mAP50 {report['map50']:.3f}, mAP75 {report['map75']:.3f}"
+    )
+    for name, ap in report["per_class_ap"].items():
+        if ap is not None:
+            print(f"  {name:<20} AP {ap:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Load detectors: bundled MTCNN faces, fine-tuned CenterNet runs, keras-hub COCO presets.
+
+Every loaded detector has ``detect(image, score_threshold, iou_threshold)`` returning a list
+of ``{"box": [x1, y1, x2, y2] pixels, "score", "label", ...}``, best first.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from apps.detection import SPEC
+from shared.models import resolve_model_ref
+
+COCO_NAMES_FILE = Path(__file__).with_name("coco_classes.txt")
+
+
+def coco_names():
+    """The 80 COCO class names in the order of keras-hub's COCO detectors."""
+    return COCO_NAMES_FILE.read_text(encoding="utf-8").splitlines()
+
+
+def nms(boxes, scores, iou_threshold):
+    """Indices kept by greedy non-maximum suppression (numpy), best score first."""
+    order, keep = np.argsort(-scores), []
+    areas = np.prod(np.maximum(boxes[:, 2:] - boxes[:, :2], 0), axis=1)
+    while len(order):
+        best, order = order[0], order[1:]
+        keep.append(best)
+        top_left = np.maximum(boxes[best, :2], boxes[order, :2])
+        bottom_right = np.minimum(boxes[best, 2:], boxes[order, 2:])
+        overlap = np.prod(np.maximum(bottom_right - top_left, 0), axis=1)
+        iou = overlap / (areas[best] + areas[order] - overlap + 1e-9)
+        order = order[iou <= iou_threshold]
+    return np.asarray(keep, int)
+
+
+def _as_dicts(boxes, scores, labels, class_names, image_shape, iou_threshold):
+    height, width = image_shape[:2]
+    boxes = np.clip(boxes, 0, [width, height, width, height])
+    keep = []
+    for label in np.unique(labels):  # class-wise suppression
+        index = np.flatnonzero(labels == label)
+        keep += list(index[nms(boxes[index], scores[index], iou_threshold)])
+    keep = sorted(keep, key=lambda i: -scores[i])
+    return [
+        {
+            "box": [round(float(v), 1) for v in boxes[i]],
+            "score": float(scores[i]),
+            "label": class_names[int(labels[i])],
+        }
+        for i in keep
+    ]
+
+
+class MTCNNFaces:
+    """The bundled MTCNN cascade as a detector (label "face", with five landmarks)."""
+
+    class_names = ["face"]
+
+    def __init__(self, detector):
+        self.detector = detector
+
+    def detect(self, image, score_threshold=0.7, iou_threshold=0.7):
+        faces = self.detector.detect(image, thresholds=(0.6, 0.7, score_threshold))
+        return [face | {"label": "face"} for face in faces]
+
+
+class CenterNetDetector:
+    """A fine-tuned CenterNet (see ``apps.detection.centernet``) from a run."""
+
+    def __init__(self, model, class_names, image_size, scale=1 / 127.5, offset=-1.0):
+        self.model, self.class_names, self.image_size = model, list(class_names), image_size
+        self.scale, self.offset = scale, offset
+
+    def detect(self, image, score_threshold=0.3, iou_threshold=0.5):
+        from apps.detection.centernet import decode
+        from apps.detection.train import prepare_image
+
+        inputs = prepare_image(image, self.image_size, self.scale, self.offset)[None]
+        outputs = np.asarray(self.model.predict_on_batch(inputs))[0]
+        boxes, scores, labels = decode(
+            outputs, len(self.class_names), score_threshold=score_threshold
+        )
+        height, width = image.shape[:2]
+        boxes = boxes * np.array([width, height, width, height]) / self.image_size
+        return _as_dicts(boxes, scores, labels, self.class_names, image.shape, iou_threshold)
+
+
+class HubDetector:
+    """A keras-hub ``ImageObjectDetector`` preset (RetinaNet, D-FINE; COCO classes)."""
+
+    def __init__(self, task, class_names):
+        self.task, self.class_names = task, class_names
+
+    def detect(self, image, score_threshold=0.5, iou_threshold=0.5):
+        result = self.task.predict(image[None].astype("float32"), verbose=0)
+        boxes = np.asarray(result["boxes"])[0]
+        scores = np.asarray(result["confidence"])[0]
+        labels = np.asarray(result["labels"])[0].astype(int)
+        valid = (scores >= score_threshold) & (labels >= 0)
+        return _as_dicts(
+            boxes[valid], scores[valid], labels[valid], self.class_names, image.shape, iou_threshold
+        )
+
+
+def load_detector(ref=None, *, runs_dir=None):
+    """Load a detector from any model reference (default ``bundled:mtcnn_faces``).
+
+    Returns:
+        ``(detector, ref)`` where ``detector.detect(...)`` returns dict detections.
+    """
+    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    if resolved.kind == "bundled":
+        from apps.detection.mtcnn import load_mtcnn
+
+        return MTCNNFaces(load_mtcnn(resolved.location)), resolved.ref
+    if resolved.kind == "preset":
+        import keras_hub
+
+        task = keras_hub.models.ImageObjectDetector.from_preset(resolved.location)
+        return HubDetector(task, coco_names()), resolved.ref
+    return _load_centernet(resolved), resolved.ref
+
+
+def _load_centernet(resolved):
+    import keras
+
+    from shared.atomic_io import read_json
+
+    location = Path(resolved.location)
+    model_file = location if location.suffix == ".keras" else location / "model.keras"
+    if not model_file.is_file():
+        raise ValueError(f"{resolved.ref}: no detector model at {model_file}")
+    meta = read_json(model_file.parent / "detector.json") or {}
+    names = resolved.run.labels if resolved.run is not None else meta.get("class_names")
+    if not names:
+        raise ValueError(f"{resolved.ref}: no class names (labels.json or detector.json)")
+    import apps.detection.centernet  # noqa: F401  (registers the detector's loss)
+
+    model = keras.saving.load_model(model_file, compile=False)
+    size = int(meta.get("image_size", model.input_shape[1]))
+    return CenterNetDetector(
+        model, names, size, meta.get("scale", 1 / 127.5), meta.get("offset", -1.0)
+    )

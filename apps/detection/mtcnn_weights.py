@@ -1,0 +1,182 @@
+"""Read the MTCNN weights bundled in the ``mtcnn`` wheel safely and save them as Keras files.
+
+The wheel ships ``mtcnn/assets/weights/{pnet,rnet,onet}.lz4``: joblib pickles of a list of
+numpy arrays (Keras ``get_weights()`` order), compressed as one LZ4 frame. joblib's own
+loader would unpickle any object the file names, so we decompress with ``lz4.frame`` and
+read the pickle with an unpickler that only knows numpy arrays. joblib's format does not
+pickle array data: each array is a ``NumpyArrayWrapper`` header (subclass, shape, order,
+dtype, alignment) and, right after the pickle ``BUILD`` that fills it in, the raw bytes (one
+padding-length byte, that many padding bytes, then the data) sit in the stream.
+"""
+
+import importlib.metadata
+import importlib.util
+import io
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+NET_NAMES = ("pnet", "rnet", "onet")
+FORMAT_NAME = "transferzoo-mtcnn"
+FORMAT_VERSION = 1
+
+
+class _ArrayHeader:
+    """Stands in for joblib's ``NumpyArrayWrapper``: the header of one array in the stream."""
+
+    _FIELDS = {
+        "subclass",
+        "shape",
+        "order",
+        "dtype",
+        "allow_mmap",
+        "numpy_array_alignment_bytes",
+    }
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or not set(state) <= self._FIELDS:
+            raise ValueError(f"unexpected array header fields: {state!r}")
+        self.__dict__.update(state)
+
+    def read_array(self, file):
+        """Read this header's array from the raw bytes that follow it in ``file``."""
+        shape, dtype = getattr(self, "shape", None), getattr(self, "dtype", None)
+        if getattr(self, "subclass", np.ndarray) is not np.ndarray:
+            raise ValueError(f"array subclass {self.subclass!r} is not allowed")
+        if not isinstance(dtype, np.dtype) or dtype.hasobject:
+            raise ValueError(f"array dtype {dtype!r} is not allowed (plain numeric dtypes only)")
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise ValueError(f"bad array shape {shape!r}")
+        if getattr(self, "numpy_array_alignment_bytes", None) is not None:
+            file.read(file.read(1)[0])  # joblib >= 1.2 aligns the data: skip the padding
+        count = int(np.prod(shape, dtype=np.int64))
+        data = file.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize:
+            raise ValueError(f"array data truncated: {len(data)} of {count * dtype.itemsize} bytes")
+        flat = np.frombuffer(data, dtype=dtype).astype(dtype.newbyteorder("="))
+        if getattr(self, "order", "C") == "F":
+            return flat.reshape(shape[::-1]).transpose()
+        return flat.reshape(shape)
+
+
+def _numpy_reconstruct():
+    core = getattr(np, "_core", None) or np.core
+    return core.multiarray._reconstruct
+
+
+# (module, name) -> object. Everything else is refused: no callable with side effects.
+_ALLOWED_GLOBALS = {
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"): _ArrayHeader,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct(),
+    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct(),
+}
+
+
+class _ArrayUnpickler(pickle._Unpickler):
+    """An unpickler that rebuilds numpy arrays (plain or joblib-wrapped) and nothing else.
+
+    The pure-Python unpickler is used, as joblib does, because joblib's array data sits
+    between pickle opcodes and has to be read at the moment the header is built.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, file):
+        super().__init__(file)
+        self._raw_file = file
+
+    def find_class(self, module, name):
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise ValueError(
+                f"refusing to unpickle {module}.{name}: only numpy arrays are allowed"
+            ) from None
+
+    def persistent_load(self, pid):
+        raise ValueError(f"refusing persistent id {pid!r} in a weights file")
+
+    def load_build(self):
+        super().load_build()
+        if isinstance(self.stack[-1], _ArrayHeader):
+            # joblib ends the pickle frame before writing array bytes; anything left in the
+            # current frame means the stream is not in that format.
+            frame = self._unframer.current_frame
+            if frame is not None and frame.read(1):
+                raise ValueError("array data found inside a pickle frame")
+            self.stack[-1] = self.stack[-1].read_array(self._raw_file)
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+def read_array_pickle(data):
+    """Unpickle ``data`` (bytes) allowing numpy arrays only.
+
+    Raises:
+        ValueError: the pickle references anything else (a function, a class, ...).
+    """
+    return _ArrayUnpickler(io.BytesIO(data)).load()
+
+
+def load_weights_file(path):
+    """Return the list of arrays stored in a joblib+lz4 weights file, read safely."""
+    import lz4.frame
+
+    arrays = read_array_pickle(lz4.frame.decompress(Path(path).read_bytes()))
+    if not isinstance(arrays, list) or not all(isinstance(a, np.ndarray) for a in arrays):
+        raise ValueError(f"{path}: expected a list of numpy arrays, got {type(arrays).__name__}")
+    return arrays
+
+
+def weights_dir():
+    """The ``assets/weights`` folder of the installed ``mtcnn`` package (not imported)."""
+    spec = importlib.util.find_spec("mtcnn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("bundled:mtcnn needs the package mtcnn: pip install mtcnn")
+    return Path(next(iter(spec.submodule_search_locations))) / "assets" / "weights"
+
+
+def load_mtcnn_arrays(name):
+    """The weights list of one MTCNN net, ``"pnet"``, ``"rnet"`` or ``"onet"``."""
+    if name not in NET_NAMES:
+        raise ValueError(f"Unknown MTCNN net {name!r}; expected one of {NET_NAMES}")
+    return load_weights_file(weights_dir() / f"{name}.lz4")
+
+
+def _package_version():
+    try:
+        return importlib.metadata.version("mtcnn")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def convert_mtcnn(target_dir):
+    """Write the bundled MTCNN nets as a preset directory of native Keras files.
+
+    Args:
+        target_dir: empty directory; receives ``pnet.keras``, ``rnet.keras``, ``onet.keras``
+            and ``config.json`` (input scaling, default detection settings, provenance).
+    """
+    from apps.detection import mtcnn
+
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name, build in zip(NET_NAMES, mtcnn.NET_BUILDERS):
+        model = build()
+        model.set_weights(load_mtcnn_arrays(name))
+        model.save(target_dir / f"{name}.keras")
+    config = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "nets": {name: f"{name}.keras" for name in NET_NAMES},
+        "input_offset": mtcnn.INPUT_OFFSET,
+        "input_scale": mtcnn.INPUT_SCALE,
+        "defaults": mtcnn.DEFAULT_SETTINGS,
+        "labels": ["face"],
+        "source": {"package": "mtcnn", "version": _package_version(), "license": "MIT"},
+    }
+    (target_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")

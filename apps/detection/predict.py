@@ -1,0 +1,134 @@
+"""Detect objects (or faces) in images; draw them; the predict CLI."""
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from apps.detection.model import load_detector
+from shared.cli import report_error
+from shared.images import decode_image
+
+
+@dataclass
+class Detections:
+    """What a detector found in one image: ``detections`` are dicts with ``box`` (x1, y1,
+    x2, y2 pixels), ``score``, ``label`` and, for faces, ``keypoints``."""
+
+    detections: list
+    model: str
+    latency_ms: float
+    image_size: tuple
+    source: str | None = None
+
+    def to_dict(self):
+        """JSON-ready dict (the CLI's ``--json`` line)."""
+        return asdict(self)
+
+
+class Predictor:
+    """Run one loaded detector; the CLI, the UI and the tests share it."""
+
+    def __init__(self, detector, ref):
+        self.detector, self.ref = detector, ref
+
+    @classmethod
+    def load(cls, ref=None, *, runs_dir=None):
+        """Load the detector behind ``ref`` (default: ``bundled:mtcnn_faces``) and warm it up."""
+        predictor = cls(*load_detector(ref, runs_dir=runs_dir))
+        predictor.predict(np.zeros((64, 64, 3), "uint8"))
+        return predictor
+
+    @property
+    def class_names(self):
+        """The labels this detector can output."""
+        return list(self.detector.class_names)
+
+    def predict(self, image, *, score_threshold=None, iou_threshold=0.5, source=None):
+        """Detect in one RGB uint8 image; thresholds default to the detector's own."""
+        image = np.asarray(image)
+        options = {"iou_threshold": iou_threshold}
+        if score_threshold is not None:
+            options["score_threshold"] = score_threshold
+        start = time.perf_counter()
+        found = self.detector.detect(image, **options)
+        latency_ms = (time.perf_counter() - start) * 1000
+        return Detections(found, self.ref, latency_ms, tuple(image.shape[:2]), source)
+
+
+def draw_detections(image, detections, width=3):
+    """A copy of ``image`` with boxes, labels and scores (and face landmarks) drawn."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.fromarray(np.asarray(image).astype("uint8"))
+    draw = ImageDraw.Draw(canvas)
+    palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180)]
+    for index, found in enumerate(detections):
+        colour = (
+            palette[hash(found["label"]) % len(palette)] if found["label"] else palette[index % 5]
+        )
+        draw.rectangle(found["box"], outline=colour, width=width)
+        caption = f"{found['label']} {found['score']:.2f}"
+        x1, y1 = found["box"][:2]
+        text_box = draw.textbbox((x1, y1), caption)
+        draw.rectangle((x1, y1 - (text_box[3] - text_box[1]) - 4, text_box[2] + 4, y1), fill=colour)
+        draw.text((x1 + 2, y1 - (text_box[3] - text_box[1]) - 3), caption, fill=(255, 255, 255))
+        for x, y in found.get("keypoints", {}).values():
+            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=colour)
+    return np.asarray(canvas)
+
+
+def main(argv=None):
+    """``python -m apps.detection.predict IMAGE... --model REF [--json]``."""
+    parser = argparse.ArgumentParser(prog="python -m apps.detection.predict")
+    parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument("--model", default=None, help="model reference (bundled:, preset, run:)")
+    parser.add_argument("--score-threshold", type=float, default=None, help="minimum score")
+    parser.add_argument("--iou-threshold", type=float, default=0.5, help="NMS overlap limit")
+    parser.add_argument("--save-dir", default=None, help="also write drawn images here")
+    parser.add_argument("--json", action="store_true", help="one JSON object per input")
+    parser.add_argument("--runs-dir", default=None, help="runs registry root")
+    args = parser.parse_args(argv)
+    try:
+        images = [decode_image(path) for path in args.inputs]
+        predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
+    except (ValueError, OSError) as error:
+        return report_error(error)
+    for path, image in zip(args.inputs, images):
+        result = predictor.predict(
+            image,
+            score_threshold=args.score_threshold,
+            iou_threshold=args.iou_threshold,
+            source=path,
+        )
+        if args.save_dir:
+            _save_drawing(image, result, path, args.save_dir)
+        print(json.dumps(result.to_dict())) if args.json else _print(result)
+    return 0
+
+
+def _save_drawing(image, result, path, save_dir):
+    from pathlib import Path
+
+    from PIL import Image
+
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    target = Path(save_dir) / f"{Path(path).stem}_detections.png"
+    Image.fromarray(draw_detections(image, result.detections)).save(target)
+
+
+def _print(result):
+    print(
+        f"{result.source}: {len(result.detections)} found ({result.model}, "
+        f"{result.latency_ms:.0f} ms)"
+    )
+    for found in result.detections:
+        box = ", ".join(f"{value:.0f}" for value in found["box"])
+        print(f"  {found['label']:<16} {found['score']:.2f}  [{box}]")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

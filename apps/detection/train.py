@@ -1,0 +1,123 @@
+"""Train the CenterNet detector on a user's boxes through the shared training phase."""
+
+import keras
+import numpy as np
+
+from apps.detection import data as data_lib
+from apps.detection.centernet import CenterNetLoss, build_centernet, decode, encode_targets
+from apps.detection.metrics import coco_map
+
+
+def prepare_image(image, size, scale=1 / 127.5, offset=-1.0):
+    """Resize an RGB uint8 image to ``size``² and scale it as the backbone expects."""
+    from apps.image_classify.data import resize_image
+
+    return resize_image(np.asarray(image), (size, size)).astype("float32") * scale + offset
+
+
+def load_backbone(ref, pretrained=True):
+    """A keras-hub backbone and its input scaling from an image-classification reference."""
+    import keras_hub
+
+    from apps.image_classify import SPEC as CLASSIFY_SPEC
+    from shared.models import resolve_model_ref
+
+    resolved = resolve_model_ref(ref, CLASSIFY_SPEC)
+    backbone = keras_hub.models.Backbone.from_preset(resolved.location, load_weights=pretrained)
+    if not hasattr(backbone, "pyramid_outputs") or "P5" not in backbone.pyramid_outputs:
+        raise ValueError(f"{ref}: the detector needs a backbone with P3-P5 feature maps")
+    converter = keras_hub.layers.ImageConverter.from_preset(resolved.location)
+    return backbone, float(np.ravel(converter.scale)[0]), float(np.ravel(converter.offset)[0])
+
+
+def sample_arrays(sample, size, scale, offset, augment_seed=None):
+    """(input image, target) of one sample, optionally augmented with its boxes."""
+    image, boxes, labels = data_lib.load_image(sample), sample.boxes, sample.labels
+    if augment_seed is not None:
+        image, boxes, labels = data_lib.augment(image, boxes, labels, augment_seed)
+    height, width = image.shape[:2]
+    boxes = np.asarray(boxes, "float32").reshape(-1, 4) * np.array(
+        [size / width, size / height, size / width, size / height], "float32"
+    )
+    return prepare_image(image, size, scale, offset), boxes, labels
+
+
+def make_dataset(samples, num_classes, config, scale, offset, *, train):
+    """A tf.data pipeline of (image, target); training batches are re-augmented each epoch."""
+    import tensorflow as tf
+
+    size, grid = config.image_size, config.image_size // 8
+    rng = np.random.default_rng(config.seed)
+
+    def generate():
+        order = rng.permutation(len(samples)) if train else range(len(samples))
+        for index in order:
+            seed = int(rng.integers(1 << 30)) if (train and config.augment) else None
+            image, boxes, labels = sample_arrays(samples[index], size, scale, offset, seed)
+            yield image, encode_targets(boxes, labels, size, num_classes)
+
+    signature = (
+        tf.TensorSpec((size, size, 3), tf.float32),
+        tf.TensorSpec((grid, grid, num_classes + 5), tf.float32),
+    )
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    batches = -(-len(samples) // config.batch_size)  # a known length: no "ran out" per epoch
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(samples)))
+    return (
+        dataset.batch(config.batch_size)
+        .prefetch(2)
+        .apply(tf.data.experimental.assert_cardinality(batches))
+    )
+
+
+def predict_samples(model, samples, num_classes, size, scale, offset, score_threshold=0.01):
+    """Detections ``(boxes, scores, labels)`` in each sample's own pixels."""
+    results = []
+    for sample in samples:
+        image = data_lib.load_image(sample)
+        outputs = np.asarray(
+            model.predict_on_batch(prepare_image(image, size, scale, offset)[None])
+        )
+        boxes, scores, labels = decode(outputs[0], num_classes, score_threshold=score_threshold)
+        height, width = image.shape[:2]
+        results.append((boxes * np.array([width, height, width, height]) / size, scores, labels))
+    return results
+
+
+def make_model(backbone, num_classes, mode, unfreeze_blocks):
+    """The CenterNet on ``backbone`` with the mode's trainable layers."""
+    from shared.unfreeze import unfreeze_top_blocks
+
+    if mode == "feature_extract":
+        backbone.trainable = False
+    elif mode == "fine_tune":
+        unfreeze_top_blocks(backbone, unfreeze_blocks)
+    else:  # scratch: everything trains, BatchNorm included
+        backbone.trainable = True
+    model, _ = build_centernet(backbone, num_classes)
+    return model, {"loss": CenterNetLoss(num_classes), "metrics": []}
+
+
+class MapCallback(keras.callbacks.Callback):
+    """Adds ``val_map`` / ``val_map50`` (pycocotools) to the logs every ``every`` epochs and
+    at the last one, so the learning curve is in mAP, not only in loss."""
+
+    def __init__(self, samples, class_names, size, scale, offset, every):
+        super().__init__()
+        self.samples, self.class_names = samples, class_names
+        self.arguments, self.every = (size, scale, offset), every
+
+        self.latest = {}
+        self.measured_epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        last = epoch + 1 == self.params.get("epochs")
+        if epoch == 0 or (epoch + 1) % self.every == 0 or last:
+            names = self.class_names
+            predictions = predict_samples(self.model, self.samples, len(names), *self.arguments)
+            scores = coco_map(self.samples, predictions, names)
+            self.latest = {"val_map": scores["map"], "val_map50": scores["map50"]}
+            self.measured_epochs.append(epoch + 1)
+        logs.update(self.latest)  # between measurements the last value carries on
