@@ -1,4 +1,4 @@
-"""Detection datasets: VOC, COCO and YOLO folders, TFDS VOC, checks, box-aware augmentation.
+"""Detection datasets: VOC, COCO and YOLO folders, TFDS VOC, and their checks.
 
 Every reader gives one in-memory format, ``DetectionData``: boxes are float32 ``(N, 4)``
 ``x1, y1, x2, y2`` in pixels of the original image (edges, so a box over a whole W×H image is
@@ -10,7 +10,7 @@ images) and ``load_checked`` drops broken objects and images, or refuses a mostl
 import json
 import logging
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -294,142 +294,3 @@ def load_detection_source(source):
     if path.is_dir() and (path / "labels").is_dir():
         return read_yolo(path)
     raise ValueError(f"{source}: not a detection dataset. {SOURCES_TEXT}")
-
-
-def _object_problem(box, label, num_classes, size):
-    x1, y1, x2, y2 = (float(value) for value in box)
-    shown = f"[{x1:g}, {y1:g}, {x2:g}, {y2:g}]"
-    if not 0 <= label < num_classes:
-        return f"unknown class id {label} (the dataset names {num_classes} classes)"
-    if not np.isfinite(box).all() or x2 <= x1 or y2 <= y1:
-        return f"zero or negative area, box {shown}"
-    width, height = (size[1], size[0]) if size else (np.inf, np.inf)
-    if min(x1, y1) < -BOX_TOLERANCE or x2 > width + BOX_TOLERANCE or y2 > height + BOX_TOLERANCE:
-        return f"box {shown} is outside the {size[1]}x{size[0]} image"
-    return None
-
-
-def _sample_problems(sample, index, num_classes, check_images):
-    """``(image problem or None, {object index: problem})`` of one sample."""
-    where = sample.name or f"sample {index}"
-    size = sample.image_size
-    if isinstance(sample.image, np.ndarray) or check_images:
-        try:
-            real = tuple(load_image(sample).shape[:2])
-        except ValueError as error:
-            return f"{where}: missing or unreadable image ({error})", {}
-        if size and tuple(size) != real:
-            stated = f"the annotation says {size[1]}x{size[0]}"
-            return f"{where}: {stated}, the image is {real[1]}x{real[0]}", {}
-        size = real
-    objects = {}
-    for number, (box, label) in enumerate(zip(sample.boxes, sample.labels)):
-        problem = _object_problem(box, label, num_classes, size)
-        if problem:
-            objects[number] = f"{where} object {number}: {problem}"
-    return None, objects
-
-
-def validate(data, check_images=True):
-    """Human-readable problems of ``data``: the readers' own, then boxes outside the image
-    (beyond ``BOX_TOLERANCE``), zero or negative areas, unknown classes, missing or unreadable
-    images (decoded when ``check_images``), each naming the file and object index."""
-    problems = list(data.problems)
-    for index, sample in enumerate(data.samples):
-        image_problem, objects = _sample_problems(
-            sample, index, len(data.class_names), check_images
-        )
-        problems += [image_problem] if image_problem else list(objects.values())
-    return problems
-
-
-def load_checked(source, max_problem_fraction=0.1, check_images=True):
-    """Load a source (or take a DetectionData) and drop broken objects and images with a
-    warning; more than ``max_problem_fraction`` broken images is a ValueError listing them."""
-    data = source if isinstance(source, DetectionData) else load_detection_source(source)
-    messages, kept, broken = list(data.problems), [], len(data.problems)
-    for index, sample in enumerate(data.samples):
-        image_problem, objects = _sample_problems(
-            sample, index, len(data.class_names), check_images
-        )
-        broken += bool(image_problem or objects)
-        messages += [image_problem] if image_problem else list(objects.values())
-        if not image_problem:
-            keep = np.array([number not in objects for number in range(len(sample.labels))], bool)
-            kept.append(replace(sample, boxes=sample.boxes[keep], labels=sample.labels[keep]))
-    total = len(data.samples) + len(data.problems)
-    listing = "\n  ".join(messages[:MAX_LISTED_PROBLEMS])
-    more = (
-        f"\n  ... and {len(messages) - MAX_LISTED_PROBLEMS} more"
-        if len(messages) > MAX_LISTED_PROBLEMS
-        else ""
-    )
-    if total == 0 or broken > max_problem_fraction * total:
-        raise ValueError(
-            f"{source}: {broken} of {total} images have annotation problems:\n  {listing}{more}"
-        )
-    if messages:
-        logger.warning(
-            "dropping %d broken objects or images:\n  %s%s", len(messages), listing, more
-        )
-    return DetectionData(kept, data.class_names)
-
-
-def _run_box_layers(layers, image, boxes, labels):
-    import keras
-
-    data = {
-        "images": np.asarray(image, "float32"),
-        "bounding_boxes": {
-            "boxes": np.asarray(boxes, "float32").reshape(-1, 4),
-            "labels": np.asarray(labels, "int32"),
-        },
-    }
-    for layer in layers:
-        data = layer(data, training=True)
-    image = np.clip(np.round(keras.ops.convert_to_numpy(data["images"])), 0, 255).astype("uint8")
-    boxes, labels = (
-        keras.ops.convert_to_numpy(data["bounding_boxes"][key]) for key in ("boxes", "labels")
-    )
-    return image, boxes.astype("float32"), labels.astype("int32")
-
-
-def augment(image, boxes, labels, seed, *, scale=0.25, shift=0.1):
-    """Random horizontal flip, scale jitter (±``scale``) and crop of one image and its boxes.
-
-    Core Keras 3 box-aware layers do the work (``bounding_box_format="xyxy"``): RandomFlip,
-    RandomZoom (zooming in crops around the centre, zooming out pads with black) and
-    RandomTranslation (moves that crop window by up to ``shift`` of the size). Not
-    RandomCrop: in Keras 3.15 its box transform subtracts the row offset from x and the column
-    offset from y, and never clips at the far edges. Keras clips boxes to the image but keeps
-    those pushed out as zero-width ones; they are dropped here. Returns ``(uint8 image of the
-    same size, boxes, labels)``; the same seed gives the same result."""
-    import keras
-
-    box_format = {"bounding_box_format": "xyxy"}  # one seed per layer, so draws are independent
-    layers = [keras.layers.RandomFlip("horizontal", seed=seed, **box_format)]
-    if scale:
-        zoom = keras.layers.RandomZoom(
-            (-scale, scale), fill_mode="constant", seed=seed + 1, **box_format
-        )
-        layers.append(zoom)
-    if shift:
-        move = keras.layers.RandomTranslation(shift, shift, "constant", seed=seed + 2, **box_format)
-        layers.append(move)
-    image, boxes, labels = _run_box_layers(layers, image, boxes, labels)
-    keep = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
-    return image, boxes[keep], labels[keep]
-
-
-def resize_with_boxes(image, boxes, size, *, letterbox=False):
-    """Resize an image to ``size`` (height, width) and scale its boxes to match.
-
-    A plain (stretching) bilinear resize without antialiasing by default, as the models'
-    image converters and ``image_classify`` do; ``letterbox=True`` keeps the aspect ratio and
-    pads the borders with black instead (Keras ``Resizing(pad_to_aspect_ratio=True)``)."""
-    import keras
-
-    layer = keras.layers.Resizing(*size, pad_to_aspect_ratio=letterbox, bounding_box_format="xyxy")
-    boxes = np.asarray(boxes, "float32").reshape(-1, 4)
-    image, boxes, _ = _run_box_layers([layer], image, boxes, np.zeros(len(boxes), "int32"))
-    return image, boxes

@@ -5,6 +5,7 @@ import json
 import sys
 
 from apps.detection import data as data_lib
+from apps.detection.checks import load_checked
 from apps.detection.metrics import coco_map
 from shared.cli import report_error
 
@@ -18,7 +19,7 @@ def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=
     from apps.detection.predict import Predictor
 
     predictor = Predictor.load(ref, runs_dir=runs_dir)
-    data = data_lib.load_checked(source)
+    data = load_checked(source)
     names = predictor.class_names
     known = {name.lower(): index for index, name in enumerate(names)}
     mapping = {i: known.get(name.lower(), -1) for i, name in enumerate(data.class_names)}

@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 
-from apps.detection import data as data_lib
 from apps.detection import train as train_lib
+from apps.detection.checks import load_checked
 from apps.detection.config import FinetuneConfig
 from shared import devices, runs
 from shared.cli import config_to_dict
@@ -63,7 +63,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
     config.validate()
     set_seed(config.seed)
     setup = devices.configure()
-    data = data_lib.load_checked(config.data)  # broken annotations: error or warning first
+    data = load_checked(config.data)  # broken annotations: error or warning first
     backbone, scale, offset = train_lib.load_backbone(config.model, config.mode != "scratch")
     run = run or runs.new_run(
         APP, config_to_dict(config), runs_dir=config.runs_dir, name=config.name

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from apps.detection import data as data_lib
+from apps.detection.augment import augment
 from apps.detection.centernet import CenterNetLoss, build_centernet, decode, encode_targets
 from apps.detection.metrics import coco_map
 
@@ -34,7 +35,7 @@ def sample_arrays(sample, size, scale, offset, augment_seed=None):
     """(input image, target) of one sample, optionally augmented with its boxes."""
     image, boxes, labels = data_lib.load_image(sample), sample.boxes, sample.labels
     if augment_seed is not None:
-        image, boxes, labels = data_lib.augment(image, boxes, labels, augment_seed)
+        image, boxes, labels = augment(image, boxes, labels, augment_seed)
     height, width = image.shape[:2]
     boxes = np.asarray(boxes, "float32").reshape(-1, 4) * np.array(
         [size / width, size / height, size / width, size / height], "float32"

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from apps.detection import checks, scenes
 from apps.detection import data as data_lib
-from apps.detection import scenes
+from apps.detection.augment import augment, resize_with_boxes
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def _voc_xml(path, filename, objects, size=(40, 60)):
 
 def test_scenes_have_exact_boxes_and_no_problems(scene_data):
     assert scene_data.class_names == ["circle", "square", "triangle"]
-    assert data_lib.validate(scene_data) == []
+    assert checks.validate(scene_data) == []
     for sample in scene_data.samples:
         assert sample.image.shape == (64, 64, 3) and sample.image.dtype == np.uint8
         assert sample.boxes.dtype == np.float32 and sample.labels.dtype == np.int32
@@ -54,7 +55,7 @@ def test_scenes_with_fashion_items():
     if not scenes.fashion_available():
         pytest.skip("Fashion-MNIST idx files are not installed")
     data = scenes.make_scenes(3, image_size=64, seed=1, classes=("circle", "bag", "sneaker"))
-    assert data.class_names == ["circle", "bag", "sneaker"] and data_lib.validate(data) == []
+    assert data.class_names == ["circle", "bag", "sneaker"] and checks.validate(data) == []
 
 
 def test_make_scenes_rejects_unknown_classes():
@@ -72,7 +73,7 @@ def test_round_trip_through_each_format(scene_data, tmp_path, layout):
         source = scenes.write_yolo(scene_data, tmp_path / "yolo")
     read = data_lib.load_detection_source(source)
     assert read.class_names == scene_data.class_names and read.problems == []
-    assert data_lib.validate(read) == []
+    assert checks.validate(read) == []
     assert len(read.samples) == len(scene_data.samples)
     for original, sample in zip(scene_data.samples, read.samples):
         np.testing.assert_array_equal(data_lib.load_image(sample), original.image)
@@ -96,7 +97,7 @@ def test_coco_remaps_category_ids_and_finds_images_elsewhere(tmp_path):
     assert data.class_names == ["car", "zebra"]
     np.testing.assert_array_equal(data.samples[0].boxes, [[10, 5, 30, 35], [0, 0, 60, 40]])
     assert data.samples[0].labels.tolist() == [1, 0]
-    assert data_lib.validate(data) == []
+    assert checks.validate(data) == []
 
 
 def test_yolo_names_from_data_yaml_and_a_background_image(tmp_path):
@@ -129,7 +130,7 @@ def _broken_voc(folder):
 def test_validate_names_file_and_object_for_each_problem(tmp_path):
     data = data_lib.read_voc(_broken_voc(tmp_path / "voc"))
     assert data.class_names == ["cat", "dog"]
-    problems = data_lib.validate(data)
+    problems = checks.validate(data)
     assert len(problems) == 5, problems
     expected = [  # reading problems first, then samples in file-name order
         "zz_broken.xml: not a readable VOC annotation",
@@ -141,7 +142,7 @@ def test_validate_names_file_and_object_for_each_problem(tmp_path):
     for text, problem in zip(expected, problems):
         assert problem.startswith(text), (text, problems)
     assert "does not exist" in next(p for p in problems if p.startswith("lost.png"))
-    assert len(data_lib.validate(data, check_images=False)) == 3  # images are not opened
+    assert len(checks.validate(data, check_images=False)) == 3  # images are not opened
 
 
 def test_unknown_classes_in_yolo_and_coco(tmp_path):
@@ -152,7 +153,7 @@ def test_unknown_classes_in_yolo_and_coco(tmp_path):
     (tmp_path / "yolo" / "labels" / "b.txt").write_text("0 .5 .5\n")
     (tmp_path / "yolo" / "labels" / "c.txt").write_text("0 .5 .5 .2 .2\n")
     (tmp_path / "yolo" / "classes.txt").write_text("cat\ndog\n")
-    yolo = data_lib.validate(data_lib.read_yolo(tmp_path / "yolo"))
+    yolo = checks.validate(data_lib.read_yolo(tmp_path / "yolo"))
     assert yolo[0].startswith("b.txt line 1: expected 'class cx cy w h'")
     assert yolo[1].startswith("c.txt: missing image")
     assert yolo[2] == "a.png object 1: unknown class id 2 (the dataset names 2 classes)"
@@ -165,7 +166,7 @@ def test_unknown_classes_in_yolo_and_coco(tmp_path):
         ],
     }
     (tmp_path / "yolo" / "images" / "coco.json").write_text(json.dumps(coco))
-    problems = data_lib.validate(data_lib.read_coco(tmp_path / "yolo" / "images" / "coco.json"))
+    problems = checks.validate(data_lib.read_coco(tmp_path / "yolo" / "images" / "coco.json"))
     assert problems == [
         "annotation 1 (id 6): image_id 2 is not in 'images'",
         "a.png object 0: unknown class id -1 (the dataset names 1 classes)",
@@ -174,7 +175,7 @@ def test_unknown_classes_in_yolo_and_coco(tmp_path):
 
 def test_load_checked_refuses_mostly_broken_data(tmp_path):
     with pytest.raises(ValueError, match="5 of 6 images have annotation problems") as error:
-        data_lib.load_checked(_broken_voc(tmp_path / "voc"))
+        checks.load_checked(_broken_voc(tmp_path / "voc"))
     assert "outside.png object 1" in str(error.value) and "lost.png" in str(error.value)
 
 
@@ -183,9 +184,9 @@ def test_load_checked_drops_a_few_broken_objects(scene_data, tmp_path, caplog):
     xml = (folder / "Annotations" / "00002.xml").read_text()
     (folder / "Annotations" / "00002.xml").write_text(xml.replace("<xmax>", "<xmax>9", 1))
     with caplog.at_level(logging.WARNING, logger=data_lib.__name__):
-        data = data_lib.load_checked(folder, max_problem_fraction=0.2)
+        data = checks.load_checked(folder, max_problem_fraction=0.2)
     assert "00002.png object 0: box" in caplog.text and "outside the 64x64 image" in caplog.text
-    assert len(data.samples) == 6 and data_lib.validate(data) == []
+    assert len(data.samples) == 6 and checks.validate(data) == []
     assert len(data.samples[2].labels) == len(scene_data.samples[2].labels) - 1
     np.testing.assert_allclose(data.samples[2].boxes, scene_data.samples[2].boxes[1:], atol=1)
 
@@ -201,9 +202,7 @@ def test_load_detection_source_explains_what_it_accepts(tmp_path):
 def test_augment_flips_a_known_box_and_keeps_boxes_inside(scene_data):
     image = np.zeros((60, 100, 3), np.uint8)
     image[10:30, 5:25] = 255
-    results = [
-        data_lib.augment(image, [[5, 10, 25, 30]], [2], seed, scale=0, shift=0) for seed in range(8)
-    ]
+    results = [augment(image, [[5, 10, 25, 30]], [2], seed, scale=0, shift=0) for seed in range(8)]
     flipped = [np.array_equal(out, image[:, ::-1]) for out, _, _ in results]
     assert any(flipped) and not all(flipped)
     for (out, boxes, labels), was_flipped in zip(results, flipped):
@@ -211,13 +210,13 @@ def test_augment_flips_a_known_box_and_keeps_boxes_inside(scene_data):
         np.testing.assert_allclose(boxes, expected, atol=1e-4)
         assert labels.tolist() == [2] and (was_flipped or np.array_equal(out, image))
     for seed, sample in enumerate(scene_data.samples):
-        out, boxes, labels = data_lib.augment(sample.image, sample.boxes, sample.labels, seed)
+        out, boxes, labels = augment(sample.image, sample.boxes, sample.labels, seed)
         assert (
             out.shape == sample.image.shape and out.dtype == np.uint8 and len(boxes) == len(labels)
         )
         assert (boxes >= 0).all() and (boxes[:, 2:] <= 64).all()
         assert (boxes[:, 2:] - boxes[:, :2] >= 1).all()
-    again = data_lib.augment(sample.image, sample.boxes, sample.labels, seed)
+    again = augment(sample.image, sample.boxes, sample.labels, seed)
     np.testing.assert_array_equal(again[0], out)
 
 
@@ -225,7 +224,7 @@ def test_augment_moves_boxes_with_the_pixels():
     image = np.zeros((60, 100, 3), np.uint8)
     image[10:30, 5:25] = 255
     for seed in range(4):
-        out, boxes, _ = data_lib.augment(image, [[5, 10, 25, 30]], [0], seed, scale=0.3, shift=0.1)
+        out, boxes, _ = augment(image, [[5, 10, 25, 30]], [0], seed, scale=0.3, shift=0.1)
         ys, xs = np.nonzero(out[..., 0] > 127)
         np.testing.assert_allclose(
             boxes[0], [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], atol=1.5
@@ -234,10 +233,10 @@ def test_augment_moves_boxes_with_the_pixels():
 
 def test_resize_with_boxes_plain_and_letterbox():
     image = np.zeros((60, 100, 3), np.uint8)
-    resized, boxes = data_lib.resize_with_boxes(image, [[5, 10, 25, 30]], (30, 50))
+    resized, boxes = resize_with_boxes(image, [[5, 10, 25, 30]], (30, 50))
     assert resized.shape == (30, 50, 3) and resized.dtype == np.uint8
     np.testing.assert_allclose(boxes, [[2.5, 5, 12.5, 15]])
-    resized, boxes = data_lib.resize_with_boxes(image, [[5, 10, 25, 30]], (50, 50), letterbox=True)
+    resized, boxes = resize_with_boxes(image, [[5, 10, 25, 30]], (50, 50), letterbox=True)
     assert resized.shape == (50, 50, 3)
     np.testing.assert_allclose(boxes, [[2.5, 15, 12.5, 25]])  # 30 rows, 10 rows of padding above
 
@@ -274,7 +273,7 @@ def test_tfds_voc_with_mock_data():
     assert len(data.class_names) == 20 and data.class_names[14] == "person"
     assert len(data.samples) == 3 and data.samples[1].name == "000001.jpg"
     np.testing.assert_allclose(data.samples[0].boxes, [[8, 10, 40, 30], [0, 0, 80, 40]])
-    assert data.samples[0].labels.tolist() == [14, 6] and data_lib.validate(data) == []
+    assert data.samples[0].labels.tolist() == [14, 6] and checks.validate(data) == []
     assert len(no_difficult.samples) == 2 and no_difficult.samples[0].labels.tolist() == [14]
 
 
