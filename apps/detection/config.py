@@ -31,6 +31,9 @@ class FinetuneConfig:
     runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
     name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
     tensorboard: bool = field(default=True, metadata={"help": "write TensorBoard logs"})
+    export: tuple[str, ...] = field(
+        default=(), metadata={"help": "also export: saved_model and/or tflite (raw outputs)"}
+    )
 
     @classmethod
     def tiny(cls, **overrides):
@@ -51,5 +54,8 @@ class FinetuneConfig:
             raise ValueError(
                 f"validation_split must be in [0, 1), received {self.validation_split}"
             )
+        unknown = set(self.export) - {"saved_model", "tflite"}
+        if unknown:
+            raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")

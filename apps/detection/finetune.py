@@ -41,6 +41,21 @@ def _split(data, config):
     return train, val
 
 
+def _export(run, model, config, scale, offset):
+    """Serving graph: images in [0, 255] → raw (H/8, W/8, classes + 4) maps; decode them with
+    ``apps.detection.centernet.decode``."""
+    import keras
+
+    from shared.export import export_saved_model, export_tflite
+
+    images = keras.Input((config.image_size, config.image_size, 3), name="images")
+    scaled = keras.layers.Rescaling(scale, offset, name="scale")(images)
+    serving = keras.Model(images, model(scaled, training=False), name="serving")
+    saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
+    if "tflite" in config.export:
+        export_tflite(saved_model, run.artifact("export/model.tflite"))
+
+
 def _save(run, model, data, config, scale, offset, history):
     model_dir = run.artifact("model")
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -53,6 +68,8 @@ def _save(run, model, data, config, scale, offset, history):
         "architecture": "centernet",
     }
     runs.atomic_write_json(model_dir / "detector.json", meta)
+    if config.export:
+        _export(run, model, config, scale, offset)
     run.save_labels(data.class_names)
     run.save_history({"detector": history})
     save_history({"detector": history}, run.artifact("history.png"), metrics=("loss", "map50"))
