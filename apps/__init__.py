@@ -31,10 +31,11 @@ class AppSpec:
 
 def _specs():
     from apps.detection import SPEC as DETECTION
+    from apps.gan import SPEC as GAN
     from apps.image_classify import SPEC as IMAGE_CLASSIFY
     from apps.speech import SPEC as SPEECH
 
-    return (IMAGE_CLASSIFY, DETECTION, SPEECH)
+    return (IMAGE_CLASSIFY, DETECTION, SPEECH, GAN)
 
 
 APPS = _specs()

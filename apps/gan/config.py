@@ -1,0 +1,51 @@
+"""Configuration of a GAN training run (CLI flags, config files, the UI)."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """A DCGAN or a Projected GAN on an image folder, tfds:NAME or fashion-mnist."""
+
+    data: str = field(default="", metadata={"help": "image folder, tfds:NAME, or fashion-mnist"})
+    model: str = field(
+        default="bundled:efficientnet_lite0",
+        metadata={"help": "frozen feature network of the Projected GAN (bundled:, preset)"},
+    )
+    architecture: Literal["projected", "dcgan"] = field(
+        default="projected", metadata={"help": "Projected GAN or the DCGAN baseline"}
+    )
+    image_size: int = field(default=32, metadata={"help": "generated image size (16-128)"})
+    epochs: int = field(default=20, metadata={"help": "passes over the images"})
+    batch_size: int = field(default=64, metadata={"help": "images per batch"})
+    learning_rate: float = field(default=2e-4, metadata={"help": "Adam learning rate (both)"})
+    feature_size: int = field(default=64, metadata={"help": "input size of the feature net"})
+    augment: bool = field(default=True, metadata={"help": "DiffAugment before the critic"})
+    max_images: int | None = field(default=None, metadata={"help": "use at most N images"})
+    fid_every: int = field(default=1, metadata={"help": "epochs between FID/KID measurements"})
+    fid_samples: int = field(default=500, metadata={"help": "images per FID/KID estimate"})
+    time_budget_minutes: float | None = field(
+        default=None, metadata={"help": "stop after this much wall time"}
+    )
+    seed: int = field(default=42, metadata={"help": "random seed"})
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+
+    @classmethod
+    def tiny(cls, **overrides):
+        """A seconds-long configuration for tests."""
+        values = dict(
+            image_size=16, epochs=1, batch_size=8, feature_size=32, fid_samples=16, max_images=32
+        )
+        return cls(**(values | overrides))
+
+    def validate(self):
+        """Raise ``ValueError`` naming the first bad value."""
+        if not self.data:
+            raise ValueError("--data is required: an image folder, tfds:NAME or fashion-mnist")
+        if self.image_size not in (16, 32, 64, 128):
+            raise ValueError(f"image_size must be 16, 32, 64 or 128, received {self.image_size}")
+        for name in ("epochs", "batch_size", "fid_every", "fid_samples", "feature_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")

@@ -1,0 +1,87 @@
+"""Build the GANs from a config; load trained generators from runs."""
+
+from pathlib import Path
+
+import numpy as np
+
+from apps.gan import SPEC
+from apps.gan.models import (
+    LATENT_DIM,
+    build_dcgan_discriminator,
+    build_feature_pyramid,
+    build_generator,
+    build_projected_discriminator,
+)
+from apps.gan.trainer import GAN, make_optimizers
+from shared.models import resolve_model_ref
+
+
+def feature_backbone(ref):
+    """The pretrained image backbone behind ``ref`` (an image-classification reference)."""
+    import keras_hub
+
+    from apps.image_classify import SPEC as CLASSIFY_SPEC
+
+    resolved = resolve_model_ref(ref, CLASSIFY_SPEC)
+    backbone = keras_hub.models.Backbone.from_preset(resolved.location)
+    if "P4" not in getattr(backbone, "pyramid_outputs", {}):
+        raise ValueError(f"{ref}: the Projected GAN needs a backbone with P2-P4 feature maps")
+    return backbone
+
+
+def build_gan(config):
+    """A compiled ``GAN`` of ``config.architecture``."""
+    generator = build_generator(config.image_size)
+    if config.architecture == "dcgan":
+        gan = GAN(
+            generator,
+            build_dcgan_discriminator(config.image_size),
+            augment=config.augment,
+            seed=config.seed,
+        )
+    else:
+        pyramid = build_feature_pyramid(feature_backbone(config.model), config.feature_size)
+        shapes = [tuple(output.shape[1:]) for output in pyramid.outputs]
+        gan = GAN(
+            generator,
+            build_projected_discriminator(shapes, seed=config.seed),
+            feature_pyramid=pyramid,
+            augment=config.augment,
+            seed=config.seed,
+        )
+    gan.compile(*make_optimizers(config.learning_rate))
+    gan(np.zeros((1, LATENT_DIM), "float32"))  # built before fit(): BackupAndRestore needs it
+    return gan
+
+
+def generate(generator, latent, batch_size=256):
+    """uint8 images (N, S, S, 3) from latent vectors, in batches."""
+    batches = [
+        np.asarray(generator.predict_on_batch(latent[i : i + batch_size]))
+        for i in range(0, len(latent), batch_size)
+    ]
+    images = np.concatenate(batches)
+    return np.clip(np.round((images + 1) * 127.5), 0, 255).astype("uint8")
+
+
+def latent_vectors(count, seed, latent_dim=LATENT_DIM):
+    """Reproducible standard-normal latent vectors for a seed."""
+    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype("float32")
+
+
+def load_generator(ref, *, runs_dir=None):
+    """The trained generator of a GAN run (``run:<id>``, or a ``generator.keras`` path)."""
+    import keras
+
+    import apps.gan.trainer  # noqa: F401  (registers the custom objects)
+
+    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    if resolved.kind == "bundled":
+        raise ValueError(
+            f"{resolved.ref} is the Projected GAN's frozen feature network, not a generator: "
+            "train one with python -m apps.gan.finetune and sample it with --model run:<id>"
+        )
+    path = Path(resolved.location)  # a run's model.keras is its generator
+    if not path.is_file():
+        raise ValueError(f"{resolved.ref}: no generator at {path}")
+    return keras.saving.load_model(path, compile=False), resolved.ref
