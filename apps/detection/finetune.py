@@ -85,7 +85,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
     run = run or runs.new_run(
         APP, config_to_dict(config), runs_dir=config.runs_dir, name=config.name
     )
-    run.set_status("running", device=setup.describe(), problems=len(data.problems))
+    run.set_status("running", device=setup.describe())
     logger.info("run %s started in %s (resume with --resume %s)", run.ref, run.path, run.ref)
     with recording_failures(run):
         train, val = _split(data, config)

@@ -62,6 +62,10 @@ class MTCNNFaces:
 
     def detect(self, image, score_threshold=0.7, iou_threshold=0.7):
         faces = self.detector.detect(image, thresholds=(0.6, 0.7, score_threshold))
+        if faces:  # the cascade's own NMS is fixed; the caller's overlap limit applies on top
+            boxes = np.array([face["box"] for face in faces], "float32")
+            keep = nms(boxes, np.array([face["score"] for face in faces]), iou_threshold)
+            faces = [faces[i] for i in keep]
         return [face | {"label": "face"} for face in faces]
 
 

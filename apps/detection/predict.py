@@ -4,6 +4,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,10 +67,8 @@ def draw_detections(image, detections, width=3):
     canvas = Image.fromarray(np.asarray(image).astype("uint8"))
     draw = ImageDraw.Draw(canvas)
     palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180)]
-    for index, found in enumerate(detections):
-        colour = (
-            palette[hash(found["label"]) % len(palette)] if found["label"] else palette[index % 5]
-        )
+    for found in detections:  # one stable colour per class name, across processes
+        colour = palette[zlib.crc32(str(found["label"]).encode()) % len(palette)]
         draw.rectangle(found["box"], outline=colour, width=width)
         caption = f"{found['label']} {found['score']:.2f}"
         x1, y1 = found["box"][:2]

@@ -1,0 +1,129 @@
+"""The Object detection page: pick a detector and an image, see the boxes, a table and timing.
+
+The model loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource``), never at
+the top of this script, so reruns reuse it. The samples are scikit-image's bundled photos (the
+astronaut has a face for the default MTCNN model) and one synthetic scene of coloured shapes,
+which a detector fine-tuned on such scenes finds.
+"""
+
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from apps.detection import SPEC
+from apps.detection.predict import Predictor, draw_detections
+from shared.ui.widgets import cached_model, image_input, model_selector, show_error
+
+KEY = "detection"
+SCENE_SEED = 3  # all three shapes, on a crop of the coffee photo
+SCENE_NAME = "synthetic scene (shapes)"
+SHOWN_CLASSES = 12
+TABLE_COLUMNS = ("label", "score", "x1", "y1", "x2", "y2")
+
+
+def load_photo(name):
+    """One of scikit-image's bundled sample photos (no download)."""
+    from skimage import data
+
+    return getattr(data, name)()
+
+
+def load_scene(seed=SCENE_SEED):
+    """A 256×256 synthetic scene of circles, squares and triangles."""
+    from apps.detection.scenes import make_scenes
+
+    return make_scenes(1, image_size=256, seed=seed).samples[0].image
+
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")  # the astronaut's face for MTCNN
+SAMPLES = {name: functools.partial(load_photo, name) for name in PHOTOS} | {SCENE_NAME: load_scene}
+
+
+def detections_table(result):
+    """One row per detection: label, score and the box corners in pixels (best first)."""
+    rows = [
+        (found["label"], found["score"], *(round(float(value), 1) for value in found["box"]))
+        for found in result.detections
+    ]
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def sidebar_options():
+    """The model reference and the two thresholds chosen in the sidebar."""
+    with st.sidebar:
+        ref = model_selector(SPEC, key=f"{KEY}_model")
+        score = st.slider(
+            "Score threshold",
+            0.05,
+            0.95,
+            0.5,
+            0.05,
+            key=f"{KEY}_score",
+            help="Detections scoring below this are hidden.",
+        )
+        iou = st.slider(
+            "NMS IoU threshold",
+            0.1,
+            0.9,
+            0.5,
+            0.05,
+            key=f"{KEY}_iou",
+            help="Boxes of one class overlapping more than this are merged into the best one.",
+        )
+    return ref, score, iou
+
+
+def render_detections(result):
+    """The count and latency, then the table of detections or a note when there are none."""
+    count, latency = st.columns(2)
+    count.metric("Detections", len(result.detections))
+    latency.metric("Latency", f"{result.latency_ms:.0f} ms")
+    if not result.detections:
+        st.info("Nothing found: lower the score threshold, or try another image or model.")
+        return
+    st.dataframe(
+        detections_table(result),
+        hide_index=True,
+        column_config={
+            "score": st.column_config.ProgressColumn(
+                "score", format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
+
+
+def render_result(image, source, predictor, score, iou):
+    """Detect in ``image`` and show the drawn image beside the count, latency and table."""
+    try:
+        result = predictor.predict(image, score_threshold=score, iou_threshold=iou, source=source)
+        drawn = draw_detections(image, result.detections)
+    except ValueError as error:
+        show_error(error, hint="Try another image or another model.")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        st.image(drawn, caption=f"{source} ({image.shape[1]}×{image.shape[0]})")
+    with right:
+        render_detections(result)
+        names = predictor.class_names
+        more = f" and {len(names) - SHOWN_CLASSES} more" if len(names) > SHOWN_CLASSES else ""
+        st.caption(f"{predictor.ref} finds: {', '.join(names[:SHOWN_CLASSES])}{more}.")
+
+
+def main():
+    """Render the page: model and thresholds in the sidebar, image input, then the results."""
+    st.title(f"{SPEC.icon} {SPEC.title}")
+    st.caption(SPEC.description)
+    ref, score, iou = sidebar_options()
+    image, source = image_input(KEY, SAMPLES)
+    if image is None:
+        if source is None:  # nothing given yet (a bad file already shows its error)
+            st.info("Upload an image, take a photo, or pick a sample to detect objects in it.")
+        return
+    predictor = cached_model(Predictor.load, ref, spec=SPEC)
+    if predictor is not None:
+        render_result(image, source, predictor, score, iou)
+
+
+main()

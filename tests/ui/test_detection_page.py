@@ -1,0 +1,89 @@
+"""The Object detection page through ``streamlit.testing.v1.AppTest`` (offline, temp cache)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+PAGE = "apps/detection/page.py"
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline_environment(tmp_path_factory):
+    """No network, and cache/runs in temp dirs so the tests never write into the home dir."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRANSFERZOO_OFFLINE", "1")
+        patch.setenv("TRANSFERZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        patch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+        yield
+
+
+def open_detection_page(source=None):
+    """The app switched to the detection page (optionally to an image source), run once."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+    at.switch_page(PAGE).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    if source is not None:
+        at.radio(key="detection_source").set_value(source).run(timeout=TIMEOUT)
+        assert not at.exception, at.exception
+    return at
+
+
+def metric_values(at):
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def test_page_renders_with_its_options():
+    at = open_detection_page(source="Upload")
+    assert not at.error, [error.value for error in at.error]
+    assert "Object detection" in at.title[0].value
+    assert at.selectbox(key="detection_model").value == "bundled:mtcnn_faces"
+    assert at.slider(key="detection_score").value == 0.5
+    assert at.slider(key="detection_iou").value == 0.5
+    assert len(at.file_uploader) == 1
+
+
+@pytest.mark.real_weights
+def test_astronaut_sample_has_one_face():
+    at = open_detection_page()
+    assert at.selectbox(key="detection_sample").value == "astronaut"
+    assert not at.error, [error.value for error in at.error]
+    table = at.dataframe[0].value
+    assert table["label"].tolist() == ["face"]
+    assert list(table.columns) == ["label", "score", "x1", "y1", "x2", "y2"]
+    assert metric_values(at)["Detections"] == "1"
+    assert metric_values(at)["Latency"].endswith("ms")
+    assert len(at.image) == 1
+
+
+@pytest.mark.real_weights
+def test_highest_score_threshold_still_renders():
+    at = open_detection_page()
+    at.slider(key="detection_score").set_value(0.95).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    assert not at.error, [error.value for error in at.error]
+    assert metric_values(at)["Detections"] in ("0", "1")
+
+
+@pytest.mark.real_weights
+@pytest.mark.parametrize("sample", ["coffee", "synthetic scene (shapes)"])
+def test_a_sample_without_faces_suggests_a_lower_threshold(sample):
+    at = open_detection_page()
+    at.selectbox(key="detection_sample").set_value(sample).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    assert metric_values(at)["Detections"] == "0"
+    assert any("lower the score threshold" in info.value for info in at.info)
+
+
+def test_bad_upload_shows_one_error_not_a_traceback():
+    at = open_detection_page(source="Upload")
+    at.file_uploader(key="detection_upload").upload(
+        "notes.png", b"these are my notes, not a picture", "image/png"
+    )
+    at.run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "notes.png" in at.error[0].value
+    assert not at.dataframe and not at.metric
