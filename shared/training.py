@@ -73,7 +73,10 @@ def _callbacks(run, phase, plan, monitor, extra):
 
     callbacks = [
         keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=plan.patience, restore_best_weights=True
+            monitor=monitor,
+            patience=plan.patience,
+            # best-by-training-loss is not "best": only a held-out split picks weights
+            restore_best_weights=monitor.startswith("val_"),
         ),
         keras.callbacks.ModelCheckpoint(
             str(run.artifact(f"checkpoints/{phase}.best.weights.h5")),

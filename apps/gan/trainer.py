@@ -97,6 +97,10 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
+    def build(self, input_shape):
+        self.generator.build(input_shape)
+        super().build(input_shape)
+
     def call(self, latent, training=False):
         return self.generator(latent, training=training)
 

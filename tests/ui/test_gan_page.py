@@ -1,0 +1,67 @@
+"""The Image generation page through ``streamlit.testing.v1.AppTest`` (offline, temp runs)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from apps.gan.config import FinetuneConfig
+from apps.gan.data import synthetic_blobs
+from apps.gan.finetune import run_finetune
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+PAGE = "apps/gan/page.py"
+TIMEOUT = 180
+
+
+def open_gan_page():
+    """The app switched to the GAN page, run once, without an exception."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
+    at.switch_page(PAGE).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def trained_runs_dir(tmp_path_factory):
+    """A runs folder holding one tiny DCGAN run trained on synthetic-blob PNG files."""
+    folder = tmp_path_factory.mktemp("blobs")
+    for index, image in enumerate(synthetic_blobs(16, 16, seed=0)):
+        Image.fromarray(np.round((image + 1) * 127.5).astype("uint8")).save(
+            folder / f"blob_{index:02d}.png"
+        )
+    runs_dir = tmp_path_factory.mktemp("runs")
+    config = FinetuneConfig.tiny(data=str(folder), architecture="dcgan", runs_dir=str(runs_dir))
+    run = run_finetune(config, verbose=0)
+    return runs_dir, run
+
+
+def test_without_runs_the_page_says_how_to_train_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path))
+    at = open_gan_page()
+    assert not at.error, [error.value for error in at.error]
+    message = " ".join(info.value for info in at.info)
+    assert "python -m apps.gan.finetune --data fashion-mnist --architecture projected" in message
+    assert not at.image
+
+
+def test_a_trained_run_shows_samples_and_its_training(trained_runs_dir, monkeypatch):
+    runs_dir, run = trained_runs_dir
+    monkeypatch.setenv("TRANSFERZOO_RUNS_DIR", str(runs_dir))
+    at = open_gan_page()
+    assert not at.error, [error.value for error in at.error]
+    assert at.selectbox(key="gan_run").value == run.ref
+    # Samples grid, interpolation strip and the last epoch's grid from the run folder.
+    assert len(at.image) == 3
+    assert "16 samples, seed 0" in at.image[0].captions[0]
+    assert len(at.get("vega_lite_chart")) == 2  # FID over training time, and the losses
+    assert len(at.get("download_button")) == 1
+    at.slider(key="gan_num_samples").set_value(4)
+    at.number_input(key="gan_seed").set_value(7).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    assert "4 samples, seed 7" in at.image[0].captions[0]
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "efficientnet_lite0" in captions and "16 generated" in captions
