@@ -13,6 +13,7 @@ TensorBoard, BackupAndRestore); a finished phase leaves a marker and its weights
 so a killed run resumes where it stopped.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,14 @@ class TrainingPlan:
     seed: int = 42
     jit_compile: bool = False
     tensorboard: bool = True
+
+    @classmethod
+    def from_config(cls, config, **overrides):
+        """A plan from an app's config: every plan field the config has, then ``overrides``
+        (e.g. ``jit_compile=setup.jit_compile``)."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        values = {name: getattr(config, name) for name in names if hasattr(config, name)}
+        return cls(**(values | overrides))
 
     def __post_init__(self):
         if self.mode not in MODES:

@@ -18,19 +18,6 @@ APP = "detection"
 logger = logging.getLogger(__name__)
 
 
-def _plan(config, setup):
-    return TrainingPlan(
-        mode=config.mode,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        patience=config.patience,
-        seed=config.seed,
-        jit_compile=setup.jit_compile,
-        tensorboard=config.tensorboard,
-    )
-
-
 def _split(data, config):
     order = np.random.default_rng(config.seed).permutation(len(data.samples))
     held_out = int(round(config.validation_split * len(order)))
@@ -103,7 +90,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
                 model,
                 make(train, num_classes, config, scale, offset, train=True),
                 make(val, num_classes, config, scale, offset, train=False) if val else None,
-                _plan(config, setup),
+                TrainingPlan.from_config(config, jit_compile=setup.jit_compile),
                 run,
                 "detector",
                 config.learning_rate,

@@ -20,22 +20,6 @@ APP = "image_classify"
 logger = logging.getLogger(__name__)
 
 
-def _plan(config, setup):
-    return TrainingPlan(
-        mode=config.mode,
-        epochs=config.epochs,
-        head_epochs=config.head_epochs,
-        learning_rate=config.learning_rate,
-        fine_tune_learning_rate=config.fine_tune_learning_rate,
-        unfreeze_blocks=config.unfreeze_blocks,
-        batch_size=config.batch_size,
-        patience=config.patience,
-        seed=config.seed,
-        jit_compile=setup.jit_compile,
-        tensorboard=config.tensorboard,
-    )
-
-
 def _augmenter():
     import keras
 
@@ -156,7 +140,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
                 parts,
                 train,
                 val,
-                _plan(config, setup),
+                TrainingPlan.from_config(config, jit_compile=setup.jit_compile),
                 run,
                 augment=_augmenter() if config.augment else None,
                 callbacks=callbacks,

@@ -16,23 +16,6 @@ APP = "speech"
 logger = logging.getLogger(__name__)
 
 
-def plan_of(config, setup, mode=None):
-    """The shared recipe's ``TrainingPlan`` for this config."""
-    return TrainingPlan(
-        mode=mode or config.mode,
-        epochs=config.epochs,
-        head_epochs=config.head_epochs,
-        learning_rate=config.learning_rate,
-        fine_tune_learning_rate=config.fine_tune_learning_rate,
-        unfreeze_blocks=config.unfreeze_blocks,
-        batch_size=config.batch_size,
-        patience=config.patience,
-        seed=config.seed,
-        jit_compile=setup.jit_compile,
-        tensorboard=config.tensorboard,
-    )
-
-
 def split_indices(count, fraction, seed):
     """Shuffled ``(train, val)`` index arrays; at least one of each when possible."""
     order = np.random.default_rng(seed).permutation(count)
@@ -59,7 +42,12 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
     with recording_failures(run):
         with setup.scope():
             metrics = trainer.train(
-                prepared, config, plan_of(config, setup), run, callbacks=callbacks, verbose=verbose
+                prepared,
+                config,
+                TrainingPlan.from_config(config, jit_compile=setup.jit_compile),
+                run,
+                callbacks=callbacks,
+                verbose=verbose,
             )
         run.save_metrics(metrics)
     run.set_status("complete", task=config.task)
