@@ -129,14 +129,19 @@ class WhisperGenerator:
     def _step_function(self, tokens, encoder_output, self_cache, cross_cache, index):
         return self._decode(tokens, encoder_output, self_cache, index, cross_cache, None)
 
-    def empty_caches(self, batch_size, encoder_length):
-        """Zero self-/cross-attention caches: (batch, layers, 2, length, heads, head_dim)."""
+    def empty_caches(self, batch_size, encoder_length, length=None):
+        """Zero self-/cross-attention caches: (batch, layers, 2, length, heads, head_dim).
+
+        ``length`` bounds the self-attention cache to the tokens a search can reach (prompt
+        plus new tokens): beam search copies it at every step, so a short cache is cheap.
+        """
         backbone = self.backbone
         head_dim = backbone.hidden_dim // backbone.num_heads
         shape = (batch_size, backbone.num_layers, 2)
         heads = (backbone.num_heads, head_dim)
         dtype = backbone.compute_dtype
-        self_cache = np.zeros(shape + (self.max_length,) + heads, dtype)
+        length = min(length or self.max_length, self.max_length)
+        self_cache = np.zeros(shape + (length,) + heads, dtype)
         cross_cache = np.zeros(shape + (encoder_length,) + heads, dtype)
         return self_cache, cross_cache
 

@@ -57,7 +57,9 @@ def greedy(generator, encoder_output, prompt, options):
     """Greedy decoding of a batch of windows; returns one ``Hypothesis`` per window."""
     batch = int(encoder_output.shape[0])
     tokens = np.tile(np.asarray(prompt, "int32"), (batch, 1))
-    self_cache, cross_cache = generator.empty_caches(batch, int(encoder_output.shape[1]))
+    self_cache, cross_cache = generator.empty_caches(
+        batch, int(encoder_output.shape[1]), len(prompt) + options.max_new_tokens
+    )
     logits, self_cache, cross_cache = generator._prefill(
         tokens, encoder_output, self_cache, cross_cache
     )
@@ -111,7 +113,9 @@ def beam_search(generator, encoder_output, prompt, options):
     width = options.beam_size
     encoder_output = ops.repeat(encoder_output, width, axis=0)
     tokens = np.tile(np.asarray(prompt, "int32"), (width, 1))
-    self_cache, cross_cache = generator.empty_caches(width, int(encoder_output.shape[1]))
+    self_cache, cross_cache = generator.empty_caches(
+        width, int(encoder_output.shape[1]), len(prompt) + options.max_new_tokens
+    )
     logits, self_cache, cross_cache = generator._prefill(
         tokens, encoder_output, self_cache, cross_cache
     )
