@@ -1,0 +1,404 @@
+"""Projected GAN vs DCGAN on Fashion-MNIST: FID over training wall time, same CPU, same budget.
+
+``python -m bench.gan_projected_vs_dcgan [--quick] [--budget-minutes M] [--max-images N]``
+trains the GAN app's two architectures one after the other, in one process, through
+``apps.gan.finetune.run_finetune`` with the same settings (Fashion-MNIST train split, a seeded
+subset of ``--max-images`` images at 32x32, batch 64, Adam 2e-4, DiffAugment, seed 0) and the
+same wall-time budget each. The app's ``ProgressCallback`` records FID and KID (bundled
+EfficientNet-Lite0 ImageNet features at 128x128, a fixed number of generated and real images)
+every ``fid_every`` epochs against the clock of training alone (FID measurements excluded).
+
+From the two curves: DCGAN's final FID (the target); the first training time at which each
+architecture's FID is at or below it (linear interpolation between measurements); the
+speed-up = DCGAN's time / the Projected GAN's time. Goal (issue): >= 5x. Writes
+``bench/results/gan_projected_vs_dcgan.json`` and ``.png`` (FID over time) and each run's
+final 64-sample grid to ``bench/results/gan_samples_<architecture>.png``.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench import common
+
+NAME = "gan_projected_vs_dcgan"
+ARCHITECTURES = ("dcgan", "projected")
+GOAL_SPEEDUP = 5.0
+EPOCHS = 100_000  # never reached: the time budget stops training
+IMAGE_SIZE = 32
+BATCH_SIZE = 64
+FEATURE_SIZE = 64  # the Projected GAN's input size to its frozen feature network
+SEED = 0
+GRID_SAMPLES = 64
+GRID_SCALE = 3  # the 32 px samples are enlarged (nearest neighbour) so the grid is readable
+COMPETITOR = "bench.detector_learning"
+
+
+def cpu_times():
+    """``(busy, total)`` jiffies of all CPUs from /proc/stat (``None`` where there is none)."""
+    try:
+        with open("/proc/stat") as file:
+            values = [int(value) for value in file.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class LoadMeter:
+    """Share of the machine's CPU time used by OTHER processes while this one ran."""
+
+    def __init__(self):
+        self.start = (cpu_times(), os.times(), time.perf_counter())
+
+    def others_fraction(self):
+        (start_cpu, start_own, start_wall), end_cpu = self.start, cpu_times()
+        if start_cpu is None or end_cpu is None:
+            return None
+        hertz = os.sysconf("SC_CLK_TCK")
+        end_own = os.times()
+        busy = (end_cpu[0] - start_cpu[0]) / hertz
+        own = (end_own.user - start_own.user) + (end_own.system - start_own.system)
+        capacity = (time.perf_counter() - start_wall) * (os.cpu_count() or 1)
+        return max(busy - own, 0.0) / capacity
+
+
+def busy_processes(threshold=20.0):
+    """Other processes above ``threshold`` % CPU right now (``ps``), as short strings."""
+    try:
+        listing = subprocess.run(
+            ["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu", "--no-headers"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    rows = []
+    for line in listing.splitlines():
+        pid, pcpu, args = line.split(None, 2)
+        if int(pid) != os.getpid() and float(pcpu) >= threshold:
+            rows.append(f"{pid} {pcpu}% {args[:80]}")
+    return rows
+
+
+def wait_for_competitor(max_minutes, poll_seconds=30):
+    """Wait (at most ``max_minutes``) while another CPU benchmark runs; returns what happened."""
+    began = time.perf_counter()
+    while True:
+        running = subprocess.run(["pgrep", "-f", COMPETITOR], capture_output=True).returncode == 0
+        waited = time.perf_counter() - began
+        if not running or waited >= 60 * max_minutes:
+            return {
+                "competitor": COMPETITOR,
+                "waited_s": round(waited, 1),
+                "still_running": running,
+            }
+        print(f"waiting for {COMPETITOR} to finish ({waited:.0f} s so far)", flush=True)
+        time.sleep(poll_seconds)
+
+
+def first_time_at_or_below(curve, target):
+    """First training time (s) at which the FID curve reaches ``target``, interpolating
+    linearly between the measurements around the crossing; None if it never does."""
+    previous = None
+    for point in curve:
+        time_s, fid = point["train_seconds"], point["fid"]
+        if fid <= target:
+            if previous is None:
+                return time_s
+            time_0, fid_0 = previous
+            return time_0 + (fid_0 - target) / (fid_0 - fid) * (time_s - time_0)
+        previous = time_s, fid
+    return None
+
+
+def train(architecture, args, runs_dir):
+    """One budgeted run; returns its figures and the run's final sample grid (uint8)."""
+    from apps.gan.config import FinetuneConfig
+    from apps.gan.finetune import run_finetune
+    from apps.gan.predict import Predictor, image_grid
+
+    config = FinetuneConfig(
+        data="fashion-mnist",
+        architecture=architecture,
+        image_size=IMAGE_SIZE,
+        epochs=EPOCHS,
+        batch_size=BATCH_SIZE,
+        feature_size=FEATURE_SIZE,
+        max_images=args.max_images,
+        fid_every=args.fid_every[architecture],
+        fid_samples=args.fid_samples,
+        time_budget_minutes=args.budget_minutes,
+        seed=SEED,
+        runs_dir=runs_dir,
+    )
+    meter = LoadMeter()
+    wall_s, run = common.timed(run_finetune, config, verbose=0)
+    others = meter.others_fraction()
+    metrics = run.metrics
+    curve = metrics["curve"]
+    epochs = curve[-1]["epoch"]
+    steps = epochs * (metrics["num_images"] // BATCH_SIZE)
+    samples = Predictor.load(run.ref, runs_dir=runs_dir).predict(GRID_SAMPLES, seed=SEED)
+    history = run.history.get("gan", {})
+    result = {
+        "architecture": architecture,
+        "fid_every_epochs": config.fid_every,
+        "epochs": epochs,
+        "steps": steps,
+        "train_seconds": curve[-1]["train_seconds"],
+        "seconds_per_step": curve[-1]["train_seconds"] / steps,
+        "images_per_second": steps * BATCH_SIZE / curve[-1]["train_seconds"],
+        "wall_seconds_incl_fid_and_setup": wall_s,
+        "others_cpu_fraction": others,
+        "final_fid": curve[-1]["fid"],
+        "final_kid": curve[-1]["kid"],
+        "final_kid_std": curve[-1]["kid_std"],
+        "best_fid": min(point["fid"] for point in curve),
+        "feature_network": metrics["feature_network"],
+        "num_images": metrics["num_images"],
+        "final_d_loss": history.get("d_loss", [None])[-1],
+        "final_g_loss": history.get("g_loss", [None])[-1],
+        "curve": curve,
+    }
+    return result, image_grid(samples.images)
+
+
+def real_floor(args):
+    """FID/KID between two disjoint real sets of ``fid_samples`` images (the floor that this
+    sample count allows): the runs' real set (train subset) vs the same number of test images."""
+    from apps.gan.data import load_images
+    from apps.gan.metrics import compute_fid_kid, get_feature_extractor
+
+    train = load_images("fashion-mnist", IMAGE_SIZE, max_images=args.max_images, seed=SEED)
+    test = load_images("fashion-mnist:test", IMAGE_SIZE, max_images=args.fid_samples, seed=SEED)
+    scores = compute_fid_kid(train[: args.fid_samples], test, get_feature_extractor())
+    return {key: scores[key] for key in ("fid", "kid", "kid_std", "num_real", "num_fake")}
+
+
+def compare(results):
+    """Target = DCGAN's final FID; when each architecture first reaches it; the speed-up."""
+    dcgan, projected = results["dcgan"], results["projected"]
+    target = dcgan["final_fid"]
+    dcgan_first = first_time_at_or_below(dcgan["curve"], target)
+    dcgan_last = dcgan["curve"][-1]["train_seconds"]
+    projected_time = first_time_at_or_below(projected["curve"], target)
+    speedup = dcgan_first / projected_time if projected_time else None
+    best_target = dcgan["best_fid"]
+    projected_best_time = first_time_at_or_below(projected["curve"], best_target)
+    return {
+        "target_fid": target,
+        "dcgan_first_time_at_target_s": dcgan_first,
+        "dcgan_final_time_s": dcgan_last,
+        "projected_time_to_target_s": projected_time,
+        "speedup": speedup,
+        "speedup_vs_dcgan_final_time": dcgan_last / projected_time if projected_time else None,
+        "dcgan_best_fid": best_target,
+        "dcgan_time_to_best_s": first_time_at_or_below(dcgan["curve"], best_target),
+        "projected_time_to_dcgan_best_s": projected_best_time,
+        "fid_ratio_final_dcgan_over_projected": target / projected["final_fid"],
+        "goal_speedup": GOAL_SPEEDUP,
+        "meets_goal": bool(speedup is not None and speedup >= GOAL_SPEEDUP),
+    }
+
+
+def plot(payload, path):
+    """FID (log scale) over training wall time for both runs, the target and the crossings."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"dcgan": "tab:blue", "projected": "tab:orange"}
+    labels = {"dcgan": "DCGAN", "projected": "Projected GAN (frozen EfficientNet-Lite0)"}
+    comparison = payload["comparison"]
+    figure, axes = plt.subplots(figsize=(7.2, 4.4), dpi=110)
+    for architecture, result in payload["runs"].items():
+        curve = result["curve"]
+        axes.plot(
+            [point["train_seconds"] / 60 for point in curve],
+            [point["fid"] for point in curve],
+            marker="o",
+            ms=3,
+            color=colours[architecture],
+            label=f"{labels[architecture]}: final FID {result['final_fid']:.1f}",
+        )
+    axes.axhline(
+        comparison["target_fid"], color="grey", ls="--", lw=1, label="DCGAN's final FID (target)"
+    )
+    floor = payload["real_vs_real"]["fid"]
+    axes.axhline(
+        floor, color="green", ls=":", lw=1, label=f"real vs real test images ({floor:.1f})"
+    )
+    for key, architecture in (
+        ("dcgan_first_time_at_target_s", "dcgan"),
+        ("projected_time_to_target_s", "projected"),
+    ):
+        if comparison[key] is not None:
+            axes.axvline(comparison[key] / 60, color=colours[architecture], ls=":", lw=1)
+    axes.set_yscale("log")
+    axes.set_xlabel(
+        f"training wall time (min), {payload['machine']['cpu_count']} CPU cores, "
+        "FID measurements excluded"
+    )
+    settings = payload["settings"]
+    axes.set_ylabel(f"FID ({settings['fid_samples']} samples, EfficientNet-Lite0 features)")
+    axes.grid(alpha=0.3, which="both")
+    speedup = comparison["speedup"]
+    result = f"speed-up to DCGAN's final FID: {speedup:.1f}x" if speedup else "target not reached"
+    axes.set_title(
+        f"Fashion-MNIST {settings['image_size']} px, {settings['images_used']} images, "
+        f"{settings['budget_minutes']:g} min each: {result}",
+        fontsize=10,
+    )
+    axes.legend(fontsize=8, loc="upper right")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def save_grid(grid, path):
+    from PIL import Image
+
+    image = Image.fromarray(grid)
+    image.resize((grid.shape[1] * GRID_SCALE, grid.shape[0] * GRID_SCALE), Image.NEAREST).save(path)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{NAME}")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1 min each, 2000 images, 256 samples"
+    )
+    parser.add_argument("--budget-minutes", type=float, help="training wall time per run (6)")
+    parser.add_argument("--max-images", type=int, help="training images (5000)")
+    parser.add_argument("--fid-samples", type=int, help="generated/real images per FID (1000)")
+    parser.add_argument("--fid-every-dcgan", type=int, help="epochs between DCGAN FIDs (1)")
+    parser.add_argument("--fid-every-projected", type=int, help="same, Projected GAN (1)")
+    parser.add_argument(
+        "--wait-minutes",
+        type=float,
+        default=15.0,
+        help=f"wait at most this long for a running {COMPETITOR} to finish first",
+    )
+    args = parser.parse_args(argv)
+    defaults = (
+        dict(budget_minutes=1.0, max_images=2000, fid_samples=256, dcgan=2, projected=1)
+        if args.quick
+        else dict(budget_minutes=6.0, max_images=5000, fid_samples=1000, dcgan=1, projected=1)
+    )
+    for name in ("budget_minutes", "max_images", "fid_samples"):
+        if getattr(args, name) is None:
+            setattr(args, name, defaults[name])
+    args.fid_every = {
+        "dcgan": args.fid_every_dcgan or defaults["dcgan"],
+        "projected": args.fid_every_projected or defaults["projected"],
+    }
+    return args
+
+
+def main(argv=None):
+    """Run both budgeted trainings, write the JSON, the plot and the grids, print a table."""
+    args = parse_args(argv)
+    common.setup_environment()
+    waited = wait_for_competitor(args.wait_minutes)
+    load_before = {"loadavg_1_5_15": os.getloadavg(), "busy_processes": busy_processes()}
+    began = time.perf_counter()
+    results, grids = {}, {}
+    with tempfile.TemporaryDirectory(prefix="tz-gan-bench-") as runs_dir:
+        for architecture in ARCHITECTURES:
+            print(f"training {architecture} for {args.budget_minutes:g} min ...", flush=True)
+            results[architecture], grids[architecture] = train(architecture, args, runs_dir)
+    floor = real_floor(args)
+    total_s = time.perf_counter() - began
+    others = [result["others_cpu_fraction"] for result in results.values()]
+    idle = not waited["still_running"] and all(
+        fraction is not None and fraction < 0.1 for fraction in others
+    )
+    machine = common.machine_info()
+    payload = {
+        "benchmark": NAME,
+        "machine": machine,
+        "load": {
+            "waited_for_competitor": waited,
+            "at_start": load_before,
+            "others_cpu_fraction_per_run": dict(zip(results, others)),
+            "machine_otherwise_idle": idle,
+            "note": "others_cpu_fraction: CPU time of other processes during the run / "
+            "(wall time x cores); 'otherwise idle' means < 0.1 in both runs",
+        },
+        "settings": {
+            "quick": args.quick,
+            "data": "fashion-mnist (train split, seeded subset)",
+            "images_used": results["dcgan"]["num_images"],
+            "image_size": IMAGE_SIZE,
+            "batch_size": BATCH_SIZE,
+            "learning_rate": 2e-4,
+            "augment": "DiffAugment (colour, translation, cutout)",
+            "seed": SEED,
+            "budget_minutes": args.budget_minutes,
+            "projected_feature_network": "bundled:efficientnet_lite0 (frozen, P2-P4)",
+            "projected_feature_size": FEATURE_SIZE,
+            "fid_samples": args.fid_samples,
+            "fid_real_images": f"the first {args.fid_samples} of the training images",
+            "fid_feature_network": results["dcgan"]["feature_network"],
+            "fid_feature_size": 128,
+            "fid_every_epochs": args.fid_every,
+            "fid_latents": "fixed per epoch (seed 10000 + epoch), same for both",
+            "grid_samples": GRID_SAMPLES,
+            "grid_scale": GRID_SCALE,
+        },
+        "runs": results,
+        "real_vs_real": floor,
+        "comparison": compare(results),
+        "total_seconds": total_s,
+    }
+    path = common.write_results(NAME, payload)
+    plot(payload, common.RESULTS_DIR / f"{NAME}.png")
+    for architecture, grid in grids.items():
+        save_grid(grid, common.RESULTS_DIR / f"gan_samples_{architecture}.png")
+    print(
+        f"Fashion-MNIST {IMAGE_SIZE} px, {payload['settings']['images_used']} images, "
+        f"{args.budget_minutes:g} min each on {machine['cpu_count']} CPU cores "
+        f"({machine['cpu_model']}); FID on {args.fid_samples} samples"
+    )
+    rows = [
+        [
+            architecture,
+            result["epochs"],
+            result["steps"],
+            f"{result['seconds_per_step'] * 1000:.0f}",
+            f"{result['train_seconds']:.0f}",
+            f"{result['final_fid']:.2f}",
+            f"{result['best_fid']:.2f}",
+            f"{result['final_kid']:.4f}",
+            f"{result['others_cpu_fraction'] or 0:.0%}",
+        ]
+        for architecture, result in results.items()
+    ]
+    common.print_table(
+        ["arch", "epochs", "steps", "ms/step", "train s", "final FID", "best FID", "KID", "others"],
+        rows,
+    )
+    comparison = payload["comparison"]
+
+    def seconds(value):
+        return "never" if value is None else f"{value:.0f} s"
+
+    speedup = comparison["speedup"]
+    print(
+        f"target (DCGAN's final FID) {comparison['target_fid']:.2f}: DCGAN first at "
+        f"{seconds(comparison['dcgan_first_time_at_target_s'])}, Projected GAN at "
+        f"{seconds(comparison['projected_time_to_target_s'])}; speed-up "
+        f"{'n/a' if speedup is None else f'{speedup:.1f}x'} (goal >= {GOAL_SPEEDUP:g}x: "
+        f"{'met' if comparison['meets_goal'] else 'NOT met'}); real-vs-real FID "
+        f"{floor['fid']:.2f}; otherwise idle: {idle}; {total_s / 60:.1f} min; written to {path}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
