@@ -90,7 +90,8 @@ def _expand(beams, log_probs, width, eot):
     """Best continuations: (finished hypotheses, live beams, rows they extend)."""
     candidates = []
     for row, beam in enumerate(beams):
-        for token in np.argsort(-log_probs[row])[: width + 1]:
+        best = np.argpartition(-log_probs[row], width)[: width + 1]  # no full-vocabulary sort
+        for token in best:
             candidates.append((beam.log_prob + float(log_probs[row, token]), row, int(token)))
     candidates.sort(key=lambda item: -item[0])
     finished, live, rows = [], [], []
