@@ -266,3 +266,20 @@ def parse_config(
             values[field.name] = getattr(namespace, field.name)
             delattr(namespace, field.name)
     return config_from_dict(config_cls, values), namespace
+
+
+def print_report(compute, *, as_json, describe):
+    """Run ``compute()`` and print its report: one JSON line, or ``describe(report)``.
+
+    The evaluate commands of every app share it. Bad input (``ValueError``/``OSError``)
+    becomes a one-line ``error:`` and exit status 2.
+
+    Returns:
+        The exit status for ``main()``.
+    """
+    try:
+        report = compute()
+    except (ValueError, OSError) as error:
+        return report_error(error)
+    print(json.dumps(report) if as_json else describe(report))
+    return 0

@@ -1,13 +1,12 @@
 """COCO mAP (pycocotools) of a detector on a VOC / COCO / YOLO / TFDS dataset; the CLI."""
 
 import argparse
-import json
 import sys
 
 from apps.detection import data as data_lib
 from apps.detection.checks import load_checked
 from apps.detection.metrics import coco_map
-from shared.cli import report_error
+from shared.cli import print_report
 
 
 def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=0.5):
@@ -49,6 +48,18 @@ def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=
     return report | {"model": predictor.ref, "num_images": len(truths), "skipped_objects": skipped}
 
 
+def describe(report):
+    """mAP figures, then AP per class, as text."""
+    lines = [
+        f"{report['model']} on {report['num_images']} images: mAP {report['map']:.3f}, "
+        f"mAP50 {report['map50']:.3f}, mAP75 {report['map75']:.3f}"
+    ]
+    lines += [
+        f"  {name:<20} AP {ap:.3f}" for name, ap in report["per_class_ap"].items() if ap is not None
+    ]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     """``python -m apps.detection.evaluate --model REF --data SOURCE [--json]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.detection.evaluate")
@@ -57,21 +68,11 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    try:
-        report = evaluate(args.model, args.data, runs_dir=args.runs_dir)
-    except (ValueError, OSError) as error:
-        return report_error(error)
-    if args.json:
-        print(json.dumps(report))
-        return 0
-    print(
-        f"{report['model']} on {report['num_images']} images: mAP {report['map']:.3f}, "
-        f"mAP50 {report['map50']:.3f}, mAP75 {report['map75']:.3f}"
+    return print_report(
+        lambda: evaluate(args.model, args.data, runs_dir=args.runs_dir),
+        as_json=args.json,
+        describe=describe,
     )
-    for name, ap in report["per_class_ap"].items():
-        if ap is not None:
-            print(f"  {name:<20} AP {ap:.3f}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,10 +6,9 @@ the same sample counts: FID is biased upwards for small sets.
 """
 
 import argparse
-import json
 import sys
 
-from shared.cli import report_error
+from shared.cli import print_report
 
 # Fake latents come from another stream than the training-time FID (10_000 + epoch)
 # and the predict CLI (small seeds), so evaluating does not reuse the shown samples.
@@ -92,19 +91,18 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    try:
-        report = evaluate(
+    return print_report(
+        lambda: evaluate(
             args.model,
             args.data,
             num_samples=args.num_samples,
             runs_dir=args.runs_dir,
             seed=args.seed,
             network=args.network,
-        )
-    except (ValueError, OSError) as error:
-        return report_error(error)
-    print(json.dumps(report) if args.json else describe(report))
-    return 0
+        ),
+        as_json=args.json,
+        describe=describe,
+    )
 
 
 if __name__ == "__main__":

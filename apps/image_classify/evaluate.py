@@ -1,13 +1,12 @@
 """Accuracy, per-class precision/recall and confusion matrix of a classifier on a dataset."""
 
 import argparse
-import json
 import sys
 
 import numpy as np
 
 from apps.image_classify import data as data_lib
-from shared.cli import report_error
+from shared.cli import print_report
 from shared.metrics import classification_report
 
 
@@ -54,6 +53,17 @@ def evaluate(ref, source, *, batch_size=32, runs_dir=None, max_per_class=None):
     return report
 
 
+def describe(report):
+    """Accuracy, then precision and recall per class, as text."""
+    lines = [f"{report['model']}: accuracy {report['accuracy']:.3f} on {report['num_examples']}"]
+    for name, scores in report["per_class"].items():
+        lines.append(
+            f"  {name:<24} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}"
+            f"  n={scores['support']}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None):
     """``python -m apps.image_classify.evaluate --model REF --data SOURCE [--json]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.image_classify.evaluate")
@@ -66,26 +76,17 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    try:
-        report = evaluate(
+    return print_report(
+        lambda: evaluate(
             args.model,
             args.data,
             batch_size=args.batch_size,
             runs_dir=args.runs_dir,
             max_per_class=args.max_images_per_class,
-        )
-    except (ValueError, OSError) as error:
-        return report_error(error)
-    if args.json:
-        print(json.dumps(report))
-        return 0
-    print(f"{report['model']}: accuracy {report['accuracy']:.3f} on {report['num_examples']}")
-    for name, scores in report["per_class"].items():
-        print(
-            f"  {name:<24} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}"
-            f"  n={scores['support']}"
-        )
-    return 0
+        ),
+        as_json=args.json,
+        describe=describe,
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Word error rate of a speech model on (audio, transcript) pairs; the evaluate CLI."""
 
 import argparse
-import json
 import re
 import sys
 import unicodedata
 
-from shared.cli import report_error
+from shared.cli import print_report
 
 _NUMBERS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -77,6 +76,16 @@ def evaluate(ref, source, *, beam_size=1, runs_dir=None, limit=None):
     }
 
 
+def describe(report):
+    """Each clip's reference and hypothesis, then the corpus WER, as text."""
+    lines = [
+        f"{e['path']}\n  ref: {e['reference']}\n  hyp: {e['hypothesis']}"
+        for e in report["examples"]
+    ]
+    lines.append(f"{report['model']}: WER {report['wer']:.3f} on {report['num_clips']} clips")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     """``python -m apps.speech.evaluate --model REF --data MANIFEST [--json]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.speech.evaluate")
@@ -87,23 +96,17 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    try:
-        report = evaluate(
+    return print_report(
+        lambda: evaluate(
             args.model,
             args.data,
             beam_size=args.beam_size,
             runs_dir=args.runs_dir,
             limit=args.limit,
-        )
-    except (ValueError, OSError) as error:
-        return report_error(error)
-    if args.json:
-        print(json.dumps(report))
-        return 0
-    for example in report["examples"]:
-        print(f"{example['path']}\n  ref: {example['reference']}\n  hyp: {example['hypothesis']}")
-    print(f"{report['model']}: WER {report['wer']:.3f} on {report['num_clips']} clips")
-    return 0
+        ),
+        as_json=args.json,
+        describe=describe,
+    )
 
 
 if __name__ == "__main__":
