@@ -11,16 +11,6 @@ PAGE = "apps/detection/page.py"
 TIMEOUT = 180
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline_environment(tmp_path_factory):
-    """No network, and cache/runs in temp dirs so the tests never write into the home dir."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRANSFERZOO_OFFLINE", "1")
-        patch.setenv("TRANSFERZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
-        patch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
-        yield
-
-
 def open_detection_page(source=None):
     """The app switched to the detection page (optionally to an image source), run once."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)

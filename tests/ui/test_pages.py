@@ -15,16 +15,6 @@ CAT_CLASSES = ("tabby", "tiger cat", "Egyptian cat")
 TIMEOUT = 120
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline_environment(tmp_path_factory):
-    """No network, and cache/runs in temp dirs so the tests never write into the home dir."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRANSFERZOO_OFFLINE", "1")
-        patch.setenv("TRANSFERZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
-        patch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
-        yield
-
-
 def page_text(at):
     """All the text a user would read on the page, including the tables."""
     parts = [element.value for element in (*at.markdown, *at.title, *at.subheader, *at.caption)]

@@ -18,16 +18,6 @@ NEEDS_CARDS = pytest.mark.skipif(
 TIMEOUT = 180
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline_environment(tmp_path_factory):
-    """No network, and cache/runs in temp dirs so the tests never write into the home dir."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRANSFERZOO_OFFLINE", "1")
-        patch.setenv("TRANSFERZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
-        patch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
-        yield
-
-
 def open_speech_page(source=None):
     """The app switched to the speech page (optionally to an audio source), run once."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
