@@ -34,8 +34,9 @@ def _specs():
     from apps.gan import SPEC as GAN
     from apps.image_classify import SPEC as IMAGE_CLASSIFY
     from apps.speech import SPEC as SPEECH
+    from apps.translate import SPEC as TRANSLATE
 
-    return (IMAGE_CLASSIFY, DETECTION, SPEECH, GAN)
+    return (IMAGE_CLASSIFY, DETECTION, SPEECH, TRANSLATE, GAN)
 
 
 APPS = _specs()

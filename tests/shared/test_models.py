@@ -159,5 +159,6 @@ def test_hub_presets_are_in_keras_hub_preset_table(app, preset):
         "image_classify": [keras_hub.models.ImageClassifier],
         "speech": [keras_hub.models.WhisperBackbone, keras_hub.models.MoonshineAudioToText],
         "detection": [keras_hub.models.ImageObjectDetector],
+        "translate": [keras_hub.models.T5Seq2SeqLM],
     }
     assert any(preset in cls.presets for cls in tables[app]), f"{app}: {preset}"
