@@ -48,9 +48,12 @@ class MarianEmbedding(keras.layers.Layer):
             shape=(self.vocabulary_size,), name="output_bias", initializer="zeros"
         )
 
-    def call(self, token_ids, start_index=0, zero_first=False):
+    def call(self, token_ids, start_index=0, zero_first=False, reverse=False):
         """Embeddings × √d plus positions from ``start_index``; position 0 is the zero
-        start embedding when ``zero_first`` (the decoder's input)."""
+        start embedding when ``zero_first`` (the decoder's input). With ``reverse``, the
+        input is hidden states and the output their logits (the tied output layer)."""
+        if reverse:
+            return self.logits(token_ids)
         x = ops.take(self.embeddings, ops.cast(token_ids, "int32"), axis=0)
         if zero_first:
             position = ops.arange(ops.shape(token_ids)[1]) + start_index
@@ -67,9 +70,6 @@ class MarianEmbedding(keras.layers.Layer):
             bias = ops.take(bias, vocabulary_ids, axis=0)
         logits = ops.matmul(hidden, ops.transpose(ops.cast(embeddings, hidden.dtype)))
         return ops.cast(logits, "float32") + bias
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape) + (self.hidden_dim,)
 
     def get_config(self):
         config = super().get_config()

@@ -1,0 +1,57 @@
+"""Configuration of a translation fine-tune (CLI flags, config files, the UI)."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Adapt a Bergamot-architecture model to a parallel corpus (domain or a new language)."""
+
+    data: str = field(
+        default="", metadata={"help": "pairs: a .tsv/.csv file, tfds:NAME or bible:SRC-TGT"}
+    )
+    model: str = field(default="bundled:bergamot_en_pt", metadata={"help": "starting model"})
+    mode: Literal["fine_tune", "feature_extract", "scratch"] = field(
+        default="fine_tune",
+        metadata={
+            "help": "fine_tune: all layers; feature_extract: encoder and embeddings frozen, "
+            "decoder trained; scratch: same architecture from random weights"
+        },
+    )
+    target_language: str | None = field(
+        default=None, metadata={"help": "code of the new target language (e.g. es)"}
+    )
+    epochs: int = field(default=5, metadata={"help": "passes over the training pairs"})
+    batch_size: int = field(default=32, metadata={"help": "sentence pairs per batch"})
+    fine_tune_learning_rate: float = field(default=3e-4, metadata={"help": "Adam learning rate"})
+    max_length: int = field(default=64, metadata={"help": "tokens per sentence (longer: cut)"})
+    max_pairs: int | None = field(default=None, metadata={"help": "use at most N pairs"})
+    validation_split: float = field(default=0.1, metadata={"help": "held-out fraction"})
+    max_held_out: int = field(default=200, metadata={"help": "most held-out pairs scored"})
+    bleu_every: int = field(default=1, metadata={"help": "epochs between BLEU (0: never)"})
+    patience: int = field(default=3, metadata={"help": "early-stopping patience"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+    tensorboard: bool = field(default=True, metadata={"help": "write TensorBoard logs"})
+
+    @classmethod
+    def tiny(cls, **overrides):
+        """A seconds-long configuration for tests."""
+        values = dict(epochs=1, batch_size=4, max_length=16, patience=1, max_held_out=4)
+        return cls(**(values | overrides))
+
+    def validate(self):
+        """Raise ``ValueError`` naming the first bad value."""
+        if not self.data:
+            raise ValueError("--data is required: a .tsv/.csv of pairs, tfds:NAME or bible:")
+        for name in ("epochs", "batch_size", "patience", "max_held_out"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")
+        if not 8 <= self.max_length <= 256:
+            raise ValueError(f"max_length must be 8..256, received {self.max_length}")
+        if not 0.0 < self.validation_split < 1.0:
+            raise ValueError(
+                f"validation_split must be in (0, 1), received {self.validation_split}"
+            )

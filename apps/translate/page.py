@@ -1,0 +1,313 @@
+"""The Translation page: pick a direction and a model, type or upload text, read the translation.
+
+The model loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource``) when
+Translate is pressed, never at the top of this script, so reruns reuse it. The direction
+picks the bundled Bergamot model of that pair; T5 presets (online only) translate English
+into the target language chosen beside them.
+"""
+
+import logging
+import math
+import re
+
+import pandas as pd
+import streamlit as st
+
+from apps.translate import SPEC
+from apps.translate.hub import T5_TARGETS
+from apps.translate.predict import DIRECTION_MODELS, MAX_BEAM_SIZE, Predictor
+from apps.translate.text import (
+    MAX_CHARACTERS,
+    TextError,
+    clean_text,
+    decode_text_bytes,
+    split_sentences,
+)
+from shared.ui.widgets import cached_model, model_selector, show_error, weights_status
+
+KEY = "translate"
+DIRECTION_KEY = f"{KEY}_direction"
+MODEL_KEY = f"{KEY}_model"
+TEXT_KEY = f"{KEY}_text"
+RESULT_KEY = f"{KEY}_result"
+DIRECTIONS = {"en-pt": "English → Portuguese", "pt-en": "Portuguese → English"}
+LANGUAGES = {"en": "English", "pt": "Portuguese", "de": "German", "fr": "French", "ro": "Romanian"}
+SAMPLES = {
+    "en": {
+        "A cat": "The cat is sleeping on the sofa.",
+        "Travel": "The train to Lisbon leaves at nine in the morning. Do you have a ticket?",
+        "Two paragraphs": "The museum opens at ten. It has many paintings.\n\nChildren do not pay.",
+    },
+    "pt": {
+        "Um gato": "O gato está dormindo no sofá.",
+        "Viagem": "O trem para Lisboa sai às nove da manhã. Você tem um bilhete?",
+        "Dois parágrafos": "O museu abre às dez. Ele tem muitas pinturas.\n\nCrianças não pagam.",
+    },
+}
+MAX_UPLOAD_MB = 1  # the text limit of every upload in the app (shared/ui/inputs.py)
+MAX_ALTERNATIVES = 5
+PREVIEW_CHARACTERS = 1_000
+LONG_TEXT_CHARACTERS = 5_000  # above this, the spinner warns that it takes a while on CPU
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
+_LOG = logging.getLogger(__name__)
+
+
+def as_markdown(text):
+    """``text`` shown literally by Markdown, its line breaks and paragraphs kept."""
+    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    return "\n\n".join(part.replace("\n", "  \n") for part in escaped.split("\n\n"))
+
+
+def language_pair(direction):
+    """The direction's languages by name, like "English → Portuguese" (unknown codes kept)."""
+    source, _, target = direction.partition("-")
+    return f"{LANGUAGES.get(source, source)} → {LANGUAGES.get(target, target)}"
+
+
+def t5_loader(target_language):
+    """``Predictor.load`` into ``target_language``: its name keys its own cache entry."""
+
+    def load(ref):
+        return Predictor.load(ref, target_language=target_language)
+
+    load.__qualname__ = f"load_t5_into_{target_language}"
+    return load
+
+
+def follow_model_choice():
+    """Keep the direction on the bundled model picked in the model list, if it is one."""
+    for direction, ref in DIRECTION_MODELS.items():
+        if st.session_state.get(MODEL_KEY) == ref:
+            st.session_state[DIRECTION_KEY] = direction
+
+
+def pick_direction_model():
+    """The direction's callback: switch to that direction's bundled model."""
+    st.session_state[MODEL_KEY] = DIRECTION_MODELS[st.session_state[DIRECTION_KEY]]
+
+
+def options():
+    """Direction (main area); model, T5 target, beam and alternatives (sidebar)."""
+    follow_model_choice()
+    direction = st.radio(
+        "Direction",
+        list(DIRECTIONS),
+        format_func=DIRECTIONS.get,
+        horizontal=True,
+        key=DIRECTION_KEY,
+        on_change=pick_direction_model,
+        help="Picks the bundled model of that pair (offline).",
+    )
+    with st.sidebar:
+        ref = model_selector(SPEC, key=MODEL_KEY)
+        st.caption(f"Weights: {weights_status(SPEC, ref)}")
+        target = None
+        if ref in SPEC.hub_presets:  # all T5: English into a language picked here
+            target = st.selectbox(
+                "Target language", T5_TARGETS, key=f"{KEY}_t5_target", help="T5 translates English."
+            )
+        beam_size = st.slider(
+            "Beam size",
+            min_value=1,
+            max_value=MAX_BEAM_SIZE,
+            value=1,
+            key=f"{KEY}_beam_size",
+            help="1 is greedy decoding (fastest); wider beams weigh more hypotheses.",
+        )
+        alternatives = st.slider(
+            "Alternatives",
+            min_value=1,
+            max_value=MAX_ALTERNATIVES,
+            value=1,
+            key=f"{KEY}_alternatives",
+            disabled=beam_size == 1,
+            help="Other translations from the beam: needs a beam size above 1.",
+        )
+    alternatives = min(alternatives, beam_size) if beam_size > 1 else 1
+    return direction, ref, target, beam_size, alternatives
+
+
+def use_sample(sample_key, samples):
+    """The sample box's callback: put the chosen sample in the text area."""
+    name = st.session_state.get(sample_key)
+    if name is not None:
+        st.session_state[TEXT_KEY] = samples[name]
+
+
+def typed_text(language):
+    """A sample picker for ``language`` and the text area; returns the text."""
+    samples = SAMPLES.get(language, SAMPLES["en"])
+    sample_key = f"{KEY}_sample_{language}"
+    st.selectbox(
+        "Sample",
+        list(samples),
+        index=None,
+        placeholder="Pick a sample text…",
+        key=sample_key,
+        on_change=use_sample,
+        args=(sample_key, samples),
+    )
+    text = st.text_area(
+        "Text", height=180, key=TEXT_KEY, placeholder="Type or paste the text to translate."
+    )
+    st.caption(f"{len(text):,} / {MAX_CHARACTERS:,} characters")
+    return text
+
+
+def uploaded_text():
+    """The text of an uploaded UTF-8 ``.txt`` file; "" before one, None after an error."""
+    uploaded = st.file_uploader(
+        "Upload a .txt file",
+        type=["txt"],
+        max_upload_size=MAX_UPLOAD_MB,
+        key=f"{KEY}_upload",
+        help=f"Plain UTF-8 text, up to {MAX_UPLOAD_MB} MB and {MAX_CHARACTERS:,} characters.",
+    )
+    if uploaded is None:
+        return ""
+    if uploaded.size > MAX_UPLOAD_MB * 2**20:
+        show_error(
+            f"{uploaded.name} is {uploaded.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.",
+            hint="Split the file into smaller parts and translate them one at a time.",
+        )
+        return None
+    try:
+        text = decode_text_bytes(uploaded.getvalue(), name=uploaded.name)
+    except TextError as error:
+        show_error(error, hint="Upload a plain-text file saved as UTF-8, or paste the text.")
+        return None
+    st.caption(f"{uploaded.name}: {len(text):,} / {MAX_CHARACTERS:,} characters")
+    with st.expander("Preview"):
+        st.text(text[:PREVIEW_CHARACTERS] + ("…" if len(text) > PREVIEW_CHARACTERS else ""))
+    return text
+
+
+def text_input(language):
+    """Typed text (with samples) or an uploaded file; None after an upload error."""
+    source = st.radio("Text source", ("Type", "Upload"), horizontal=True, key=f"{KEY}_source")
+    return typed_text(language) if source == "Type" else uploaded_text()
+
+
+def checked_text(text):
+    """``text`` cleaned as the Predictor will, or None after an ``st.error`` saying why."""
+    try:
+        text = clean_text(text, max_characters=math.inf)  # the limit is worded for the page
+    except TextError as error:
+        show_error(error, hint="Type or paste some text, pick a sample, or upload a .txt file.")
+        return None
+    if len(text) > MAX_CHARACTERS:
+        show_error(
+            f"The text has {len(text):,} characters; the limit is {MAX_CHARACTERS:,}.",
+            hint="Split it into smaller parts and translate them one at a time.",
+        )
+        return None
+    return text
+
+
+def translate(predictor, text, beam_size, alternatives):
+    """``predictor.predict`` under a spinner; None after an ``st.error``."""
+    count = len(split_sentences(text))
+    message = f"Translating {count:,} sentence{'s' if count != 1 else ''}…"
+    if len(text) > LONG_TEXT_CHARACTERS:
+        message += " Long texts take a while on a CPU."
+    try:
+        with st.spinner(message, show_time=True):
+            return predictor.predict(text, beam_size=beam_size, num_alternatives=alternatives)
+    except ValueError as error:
+        show_error(error, hint="Try a shorter text, beam size 1, or another model.")
+    except Exception as error:  # a page shows a message, never a traceback
+        _LOG.exception("translating with %r failed", predictor)
+        show_error(
+            f"Translation failed: {type(error).__name__}: {error}",
+            hint="Try a shorter text, beam size 1, or another model.",
+        )
+    return None
+
+
+def sentence_tables(result):
+    """Per sentence its best translation and score, and every alternative of each sentence."""
+    best = pd.DataFrame(
+        {
+            "source": [sentence["source"] for sentence in result.sentences],
+            "translation": [sentence["translation"] for sentence in result.sentences],
+            "score": [sentence["alternatives"][0]["score"] for sentence in result.sentences],
+        }
+    )
+    rows = [
+        {"sentence": number, "rank": rank, "alternative": option["text"], "score": option["score"]}
+        for number, sentence in enumerate(result.sentences, start=1)
+        for rank, option in enumerate(sentence["alternatives"], start=1)
+    ]
+    return best, pd.DataFrame(rows)
+
+
+def render_details(result):
+    """The per-sentence table and the alternatives, in an expander."""
+    best, alternatives = sentence_tables(result)
+    with st.expander(f"Sentence by sentence ({len(best)})"):
+        st.dataframe(best, hide_index=True)
+        if not best["score"].any():
+            st.caption("This model reports no scores.")
+        else:
+            st.caption("Score: average log-probability per token (closer to 0 is surer).")
+        if len(alternatives) > len(best):
+            st.markdown("**Alternatives per sentence**")
+            st.dataframe(alternatives, hide_index=True)
+
+
+def render_result(result):
+    """The translation, its metrics, the whole-text alternatives, a download and the details."""
+    with st.container(border=True):
+        st.markdown(as_markdown(result.translation))
+    st.caption(f"{language_pair(result.direction)} · {result.model}")
+    latency, sentences, speed = st.columns(3)
+    latency.metric("Latency", f"{result.latency_ms:,.0f} ms")
+    sentences.metric("Sentences", f"{len(result.sentences):,}")
+    seconds = max(result.latency_ms / 1000, 1e-6)
+    speed.metric("Characters/s", f"{len(result.source) / seconds:,.0f}")
+    if result.alternatives:
+        st.markdown("**Other translations**")
+        for rank, text in enumerate(result.alternatives, start=2):
+            st.markdown(f"**{rank}.** {as_markdown(text)}")
+    st.download_button(
+        "Download the translation (.txt)",
+        data=result.translation + "\n",
+        file_name=f"translation-{result.direction}.txt",
+        mime="text/plain",
+        on_click="ignore",
+        icon=":material/download:",
+        key=f"{KEY}_download",
+    )
+    render_details(result)
+
+
+def run_translation(text, ref, target, beam_size, alternatives):
+    """Check the text, load the model (cached) and translate; None after an ``st.error``."""
+    text = checked_text(text)
+    if text is None:
+        return None
+    loader = t5_loader(target) if target else Predictor.load
+    predictor = cached_model(loader, ref, spec=SPEC)
+    if predictor is None:
+        return None
+    return translate(predictor, text, beam_size, alternatives)
+
+
+def main():
+    """Render the page: options, the text, the Translate button, then the last result."""
+    st.title(f"{SPEC.icon} {SPEC.title}")
+    st.caption(SPEC.description)
+    direction, ref, target, beam_size, alternatives = options()
+    text = text_input("en" if target else direction.split("-")[0])
+    signature = (ref, target, text, beam_size, alternatives)
+    if st.button("Translate", type="primary", key=f"{KEY}_run", disabled=text is None):
+        result = run_translation(text, ref, target, beam_size, alternatives)
+        st.session_state[RESULT_KEY] = (signature, result)
+    last = st.session_state.get(RESULT_KEY)
+    if last is not None and last[0] == signature and last[1] is not None:
+        render_result(last[1])
+    elif last is None and text == "":
+        st.info("Type or paste some text, pick a sample, or upload a .txt file, then Translate.")
+
+
+main()
