@@ -40,7 +40,7 @@ class HubTranslator:
     def direction(self):
         return f"en-{self.metadata['target_language']}"
 
-    def translate_sentences(self, sentences, beam_size=1, num_alternatives=1):
+    def translate_sentences(self, sentences, beam_size=1, num_alternatives=1, progress=None):
         """Translate with the model's own ``generate()`` (greedy or beam)."""
         import keras_hub
 
@@ -49,4 +49,6 @@ class HubTranslator:
         prompts = [t5_prompt(sentence, self.target_language) for sentence in sentences]
         outputs = self.model.generate(prompts)
         outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+        if progress is not None:
+            progress(len(prompts), len(prompts))
         return [[Candidate(str(text).strip(), 0.0)] for text in outputs]

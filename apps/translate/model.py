@@ -54,8 +54,10 @@ class LoadedTranslator:
         limit = self.max_source_tokens
         return [ids if len(ids) <= limit else ids[: limit - 1] + ids[-1:] for ids in encoded]
 
-    def translate_sentences(self, sentences, beam_size=1, num_alternatives=1):
+    def translate_sentences(self, sentences, beam_size=1, num_alternatives=1, progress=None):
         """Translate single sentences in length-sorted batches.
+
+        ``progress(done, total)`` is called after every batch (for progress bars).
 
         Returns:
             Per sentence, a list of up to ``num_alternatives`` ``Candidate``, best first.
@@ -80,6 +82,8 @@ class LoadedTranslator:
                     Candidate(self.tokenizer.decode_ids(h.tokens), round(h.score, 4))
                     for h in hypotheses[: max(1, num_alternatives)]
                 ]
+            if progress is not None:
+                progress(min(start + self.batch_size, len(order)), len(order))
         return results
 
 

@@ -211,8 +211,19 @@ def translate(predictor, text, beam_size, alternatives):
     if len(text) > LONG_TEXT_CHARACTERS:
         message += " Long texts take a while on a CPU."
     try:
+        bar = st.progress(0.0, text=message) if count > 1 else None
+
+        def progress(done, total):
+            if bar is not None:
+                bar.progress(done / total, text=f"{message} {done}/{total}")
+
         with st.spinner(message, show_time=True):
-            return predictor.predict(text, beam_size=beam_size, num_alternatives=alternatives)
+            result = predictor.predict(
+                text, beam_size=beam_size, num_alternatives=alternatives, progress=progress
+            )
+        if bar is not None:
+            bar.empty()
+        return result
     except ValueError as error:
         show_error(error, hint="Try a shorter text, beam size 1, or another model.")
     except Exception as error:  # a page shows a message, never a traceback

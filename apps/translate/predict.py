@@ -49,8 +49,17 @@ class Predictor:
         predictor.loaded.translate_sentences(["Hello."])
         return predictor
 
-    def predict(self, text, *, beam_size=1, num_alternatives=1, max_characters=MAX_CHARACTERS):
-        """Translate ``text`` (any length up to ``max_characters``).
+    def predict(
+        self,
+        text,
+        *,
+        beam_size=1,
+        num_alternatives=1,
+        max_characters=MAX_CHARACTERS,
+        progress=None,
+    ):
+        """Translate ``text`` (any length up to ``max_characters``); ``progress(done, total)``
+        is called as sentence batches finish.
 
         Raises:
             TextError: empty, whitespace-only or too long input (a clear message).
@@ -62,7 +71,7 @@ class Predictor:
         start = time.perf_counter()
         pieces = split_sentences(text)
         found = self.loaded.translate_sentences(
-            [sentence for sentence, _ in pieces], beam_size, max(1, num_alternatives)
+            [sentence for sentence, _ in pieces], beam_size, max(1, num_alternatives), progress
         )
         elapsed = time.perf_counter() - start
         count = max(len(candidates) for candidates in found)

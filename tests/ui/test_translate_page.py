@@ -1,0 +1,147 @@
+"""The Translation page through ``streamlit.testing.v1.AppTest`` (offline, temp cache and runs).
+
+Only the ``real_weights`` tests load a model: the bundled EN→PT one, once per process (the
+page's ``st.cache_resource``); every other test stops before a model is needed.
+"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from apps.translate.text import MAX_CHARACTERS
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+PAGE = "apps/translate/page.py"
+TIMEOUT = 180
+
+
+def open_translate_page(source=None):
+    """The app switched to the translation page (optionally to a text source), run once."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    if source is not None:
+        at.radio(key="translate_source").set_value(source).run()
+        assert not at.exception, at.exception
+    return at
+
+
+def press_translate(at, text=None):
+    """Type ``text`` (when given) and press Translate."""
+    if text is not None:
+        at.text_area(key="translate_text").input(text)
+    at.button(key="translate_run").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at, name, content):
+    at.file_uploader(key="translate_upload").upload(name, content, "text/plain")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def errors(at):
+    return [error.value for error in at.error]
+
+
+def shown_text(at):
+    return "\n".join(markdown.value for markdown in at.markdown)
+
+
+def test_page_renders_offline_with_its_options():
+    at = open_translate_page()
+    assert not at.error and not at.warning, errors(at)
+    assert at.title[0].value.endswith("Translation")
+    assert at.radio(key="translate_direction").value == "en-pt"
+    assert at.selectbox(key="translate_model").value == "bundled:bergamot_en_pt"
+    assert at.slider(key="translate_beam_size").value == 1
+    assert at.slider(key="translate_alternatives").disabled
+    assert not [box for box in at.selectbox if box.key == "translate_t5_target"]
+    assert len(at.text_area) == 1 and not at.metric
+
+
+def test_direction_and_model_choice_follow_each_other():
+    at = open_translate_page()
+    at.radio(key="translate_direction").set_value("pt-en").run()
+    assert at.selectbox(key="translate_model").value == "bundled:bergamot_pt_en"
+    assert "Um gato" in at.selectbox(key="translate_sample_pt").options
+    at.selectbox(key="translate_model").set_value("bundled:bergamot_en_pt").run()
+    assert at.radio(key="translate_direction").value == "en-pt"
+    assert not at.exception and not at.error and not at.warning, errors(at)
+
+
+def test_a_sample_fills_the_text_area():
+    at = open_translate_page()
+    at.selectbox(key="translate_sample_en").set_value("A cat").run()
+    assert at.text_area(key="translate_text").value == "The cat is sleeping on the sofa."
+
+
+def test_empty_text_is_an_error_not_a_traceback():
+    at = press_translate(open_translate_page(), "   \n ")
+    assert len(at.error) == 1 and "no text to translate" in at.error[0].value
+    assert not at.metric
+
+
+def test_too_long_text_is_an_error_naming_the_limit():
+    at = press_translate(open_translate_page(), "word " * (MAX_CHARACTERS // 5 + 1))
+    assert len(at.error) == 1 and f"the limit is {MAX_CHARACTERS:,}" in at.error[0].value
+    assert not at.metric
+
+
+def test_non_utf8_upload_is_an_error():
+    at = upload(open_translate_page("Upload"), "notas.txt", "café com leite".encode("latin-1"))
+    assert len(at.error) == 1
+    assert "notas.txt" in at.error[0].value and "not UTF-8" in at.error[0].value
+    assert at.button(key="translate_run").disabled
+
+
+def test_oversized_upload_is_refused_with_the_limit():
+    at = upload(open_translate_page("Upload"), "book.txt", b"a" * (2**20 + 1))
+    assert len(at.error) == 1 and "the limit is 1 MB" in at.error[0].value
+
+
+def test_t5_preset_asks_a_target_language_and_needs_the_network():
+    at = open_translate_page()
+    at.selectbox(key="translate_model").set_value("t5_small_multi").run()
+    assert at.selectbox(key="translate_t5_target").options == ["German", "French", "Romanian"]
+    at = press_translate(at, "The cat is sleeping.")
+    message = " ".join(errors(at))
+    assert "needs the network" in message and "bundled:bergamot_en_pt" in message
+    assert not at.metric
+
+
+@pytest.fixture(scope="module")
+def translated():
+    """The page after translating an English sentence with the real bundled EN→PT model."""
+    return press_translate(open_translate_page(), "The cat is sleeping.")
+
+
+@pytest.mark.real_weights
+def test_english_text_is_translated_to_portuguese(translated):
+    assert not translated.error, errors(translated)
+    assert "gato" in shown_text(translated).lower()
+    metrics = {metric.label: metric.value for metric in translated.metric}
+    assert set(metrics) == {"Latency", "Sentences", "Characters/s"} and metrics["Sentences"] == "1"
+    assert "English → Portuguese" in " ".join(caption.value for caption in translated.caption)
+    assert len(translated.get("download_button")) == 1
+    table = translated.dataframe[0].value
+    assert list(table.columns) == ["source", "translation", "score"]
+    assert table["source"].tolist() == ["The cat is sleeping."]
+
+
+@pytest.mark.real_weights
+def test_beam_search_shows_alternatives(translated):
+    at = open_translate_page()  # the model stays loaded: ``translated`` loaded it once
+    at.text_area(key="translate_text").input("The cat is sleeping.")
+    at.slider(key="translate_beam_size").set_value(4).run()  # enables the alternatives
+    at.slider(key="translate_alternatives").set_value(3)
+    at = press_translate(at)
+    assert not at.error, errors(at)
+    assert "Other translations" in shown_text(at)
+    alternatives = at.dataframe[1].value
+    assert alternatives["rank"].tolist() == [1, 2, 3]
+    assert "gato" in " ".join(alternatives["alternative"]).lower()
