@@ -76,3 +76,23 @@ def configure(*, allow_gpu=True, mixed_precision=True):
         else:
             keras.distribution.set_distribution(keras.distribution.DataParallel())
     return DeviceSetup(num_gpus, use_mixed, jit_compile=bool(num_gpus), strategy=strategy)
+
+
+def compile_step(function, *, reduce_retracing=False):
+    """Trace a decoding step ``function`` into a graph once per input shape (TensorFlow,
+    ``tf.function``; JAX, ``jax.jit``), else return it to run eagerly.
+
+    ``reduce_retracing`` lets TensorFlow generalise shapes after a few traces (for inputs
+    whose lengths vary call to call, like batches of sentences).
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=reduce_retracing)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function

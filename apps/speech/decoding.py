@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from shared.devices import compile_step
+
 NEG_INF = -1e9
 
 
@@ -56,21 +58,6 @@ class Hypothesis:
         return self.log_prob / max(len(self.tokens), 1)
 
 
-def _compile(function):
-    """Trace ``function`` into a graph once per input shape (TensorFlow), else call it."""
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=False)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
-
-
 def log_softmax(logits):
     """Numerically stable log-softmax over the last axis (numpy)."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -95,9 +82,9 @@ class WhisperGenerator:
         self.encoder = keras.Model(
             backbone.input["encoder_features"], backbone.output["encoder_sequence_output"]
         )
-        self._encode = _compile(lambda features: self.encoder(features, training=False))
-        self._prefill = _compile(self._prefill_function)
-        self._step = _compile(self._step_function)
+        self._encode = compile_step(lambda features: self.encoder(features, training=False))
+        self._prefill = compile_step(self._prefill_function)
+        self._step = compile_step(self._step_function)
 
     def _decode(self, tokens, encoder_output, self_cache, index, cross_cache, cross_index):
         """Decoder layers with caches; returns (logits of the last token, caches)."""

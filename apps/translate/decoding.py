@@ -10,22 +10,9 @@ and reads only each row's top candidates, never the whole vocabulary on the host
 import numpy as np
 from keras import ops
 
+from shared.devices import compile_step
+
 NEG_INF = -1e9
-
-
-def _compile(function):
-    """Trace ``function`` once per input shape (TensorFlow / JAX), else call it eagerly."""
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
 
 
 def _log_softmax(logits):
@@ -45,9 +32,9 @@ class MarianGenerator:
 
     def __init__(self, backbone):
         self.backbone = backbone
-        self._encode = _compile(self._encode_function)
-        self._first = _compile(self._first_function)
-        self._next = _compile(self._next_function)
+        self._encode = compile_step(self._encode_function, reduce_retracing=True)
+        self._first = compile_step(self._first_function, reduce_retracing=True)
+        self._next = compile_step(self._next_function, reduce_retracing=True)
 
     def _encode_function(self, token_ids, padding_mask):
         return self.backbone.encode(token_ids, padding_mask, training=False)

@@ -10,7 +10,16 @@ from apps.translate import SPEC
 from apps.translate.weights import METADATA_FILE, SHORTLIST_FILE
 from shared.models import resolve_model_ref
 
-LANGUAGE_NAMES = {"en": "English", "pt": "Portuguese", "es": "Spanish", "fr": "French"}
+LANGUAGE_NAMES = {
+    "en": "English", "pt": "Portuguese", "es": "Spanish", "fr": "French", "it": "Italian",
+    "de": "German", "ro": "Romanian",
+}  # fmt: skip
+
+
+def language_pair(direction):
+    """The direction's languages by name, like "English → Portuguese" (unknown codes kept)."""
+    source, _, target = direction.partition("-")
+    return f"{LANGUAGE_NAMES.get(source, source)} → {LANGUAGE_NAMES.get(target, target)}"
 
 
 @dataclass

@@ -7,14 +7,13 @@ into the target language chosen beside them.
 """
 
 import logging
-import math
 import re
 
-import pandas as pd
 import streamlit as st
 
 from apps.translate import SPEC
 from apps.translate.hub import T5_TARGETS
+from apps.translate.model import language_pair
 from apps.translate.predict import DIRECTION_MODELS, MAX_BEAM_SIZE, Predictor
 from apps.translate.text import (
     MAX_CHARACTERS,
@@ -31,7 +30,6 @@ MODEL_KEY = f"{KEY}_model"
 TEXT_KEY = f"{KEY}_text"
 RESULT_KEY = f"{KEY}_result"
 DIRECTIONS = {"en-pt": "English → Portuguese", "pt-en": "Portuguese → English"}
-LANGUAGES = {"en": "English", "pt": "Portuguese", "de": "German", "fr": "French", "ro": "Romanian"}
 SAMPLES = {
     "en": {
         "A cat": "The cat is sleeping on the sofa.",
@@ -56,12 +54,6 @@ def as_markdown(text):
     """``text`` shown literally by Markdown, its line breaks and paragraphs kept."""
     escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
     return "\n\n".join(part.replace("\n", "  \n") for part in escaped.split("\n\n"))
-
-
-def language_pair(direction):
-    """The direction's languages by name, like "English → Portuguese" (unknown codes kept)."""
-    source, _, target = direction.partition("-")
-    return f"{LANGUAGES.get(source, source)} → {LANGUAGES.get(target, target)}"
 
 
 def t5_loader(target_language):
@@ -191,17 +183,10 @@ def text_input(language):
 def checked_text(text):
     """``text`` cleaned as the Predictor will, or None after an ``st.error`` saying why."""
     try:
-        text = clean_text(text, max_characters=math.inf)  # the limit is worded for the page
+        return clean_text(text)
     except TextError as error:
-        show_error(error, hint="Type or paste some text, pick a sample, or upload a .txt file.")
+        show_error(error, hint=f"Type, paste or upload up to {MAX_CHARACTERS:,} characters.")
         return None
-    if len(text) > MAX_CHARACTERS:
-        show_error(
-            f"The text has {len(text):,} characters; the limit is {MAX_CHARACTERS:,}.",
-            hint="Split it into smaller parts and translate them one at a time.",
-        )
-        return None
-    return text
 
 
 def translate(predictor, text, beam_size, alternatives):
@@ -235,29 +220,12 @@ def translate(predictor, text, beam_size, alternatives):
     return None
 
 
-def sentence_tables(result):
-    """Per sentence its best translation and score, and every alternative of each sentence."""
-    best = pd.DataFrame(
-        {
-            "source": [sentence["source"] for sentence in result.sentences],
-            "translation": [sentence["translation"] for sentence in result.sentences],
-            "score": [sentence["alternatives"][0]["score"] for sentence in result.sentences],
-        }
-    )
-    rows = [
-        {"sentence": number, "rank": rank, "alternative": option["text"], "score": option["score"]}
-        for number, sentence in enumerate(result.sentences, start=1)
-        for rank, option in enumerate(sentence["alternatives"], start=1)
-    ]
-    return best, pd.DataFrame(rows)
-
-
 def render_details(result):
     """The per-sentence table and the alternatives, in an expander."""
-    best, alternatives = sentence_tables(result)
+    best, alternatives = result.sentence_rows(), result.alternative_rows()
     with st.expander(f"Sentence by sentence ({len(best)})"):
         st.dataframe(best, hide_index=True)
-        if not best["score"].any():
+        if not any(row["score"] for row in best):
             st.caption("This model reports no scores.")
         else:
             st.caption("Score: average log-probability per token (closer to 0 is surer).")

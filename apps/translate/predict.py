@@ -31,6 +31,30 @@ class Translation:
         """JSON-ready dict (the CLI's ``--json`` line)."""
         return asdict(self)
 
+    def sentence_rows(self):
+        """Per sentence: source, best translation and its score (a table's rows)."""
+        return [
+            {
+                "source": s["source"],
+                "translation": s["translation"],
+                "score": s["alternatives"][0]["score"],
+            }
+            for s in self.sentences
+        ]
+
+    def alternative_rows(self):
+        """Every candidate of every sentence, ranked (a table's rows)."""
+        return [
+            {
+                "sentence": number,
+                "rank": rank,
+                "alternative": option["text"],
+                "score": option["score"],
+            }
+            for number, sentence in enumerate(self.sentences, start=1)
+            for rank, option in enumerate(sentence["alternatives"], start=1)
+        ]
+
 
 def _join(pieces, texts):
     return "".join(text + separator for text, (_, separator) in zip(texts, pieces)).strip()
@@ -116,7 +140,9 @@ def main(argv=None):
     parser.add_argument("--target-language", default=None, help="T5 presets: German|French|...")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default)")
     parser.add_argument("--alternatives", type=int, default=1, help="candidates to return")
-    parser.add_argument("--max-characters", type=int, default=MAX_CHARACTERS)
+    parser.add_argument(
+        "--max-characters", type=int, default=MAX_CHARACTERS, help="longest text accepted"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per input")
     parser.add_argument("--runs-dir", default=None, help="runs registry root")
     args = parser.parse_args(argv)

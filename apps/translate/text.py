@@ -54,7 +54,7 @@ def clean_text(text, max_characters=MAX_CHARACTERS):
     if len(text) > max_characters:
         raise TextError(
             f"the text has {len(text):,} characters; the limit is {max_characters:,}. "
-            "Split it into smaller parts (or raise the limit with --max-characters)"
+            "Split it into smaller parts and translate them one at a time"
         )
     return text
 

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from apps.translate.data import load_pairs, token_arrays
@@ -55,8 +56,6 @@ def split_pairs(pairs, fraction, limit, seed):
 
 def training_model(backbone):
     """The backbone's inputs → next-token logits over the whole vocabulary."""
-    import keras
-
     logits = backbone.token_embedding(backbone.output, reverse=True)
     return keras.Model(backbone.input, logits, name="marian_translation")
 
@@ -81,27 +80,23 @@ def _dataset(arrays, batch_size, shuffle, seed):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-class BleuCurve:
-    """Builds the Keras callback that scores the held-out split every ``every`` epochs."""
+class BleuCurve(keras.callbacks.Callback):
+    """Scores the held-out split every ``every`` epochs into ``curve`` (the BLEU curve)."""
 
-    @staticmethod
-    def callback(translator, held_out, every, curve):
-        import keras
+    def __init__(self, translator, held_out, every, curve):
+        super().__init__()
+        self.translator, self.held_out, self.every, self.curve = translator, held_out, every, curve
 
-        class _Bleu(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if every and (epoch + 1) % every == 0:
-                    scores = score_translator(translator, held_out)
-                    curve.append({"epoch": epoch + 1} | scores)
-                    print(f"epoch {epoch + 1}: held-out BLEU {scores['bleu']:.2f}", flush=True)
-
-        return _Bleu()
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every and (epoch + 1) % self.every == 0:
+            scores = score_translator(self.translator, self.held_out)
+            self.curve.append({"epoch": epoch + 1} | scores)
+            print(f"epoch {epoch + 1}: held-out BLEU {scores['bleu']:.2f}", flush=True)
 
 
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Fine-tune per ``config``; returns the run's metrics (BLEU/chrF before and after)."""
-    import keras
-
+    from apps.translate.decoding import MarianGenerator
     from shared.training import train_phase
 
     train_pairs, held_out = split_pairs(
@@ -109,8 +104,13 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     )
     before = score_translator(prepared.base, held_out)
     backbone = _trainable_backbone(prepared, config)
-    translator = replace(prepared.base, backbone=backbone, shortlist=None, ref=run.ref)
-    translator.generator = type(prepared.base.generator)(backbone)
+    translator = replace(
+        prepared.base,
+        backbone=backbone,
+        generator=MarianGenerator(backbone),
+        shortlist=None,
+        ref=run.ref,
+    )
     tokenizer = prepared.base.tokenizer
     make = lambda pairs, shuffle: _dataset(  # noqa: E731
         token_arrays(tokenizer, pairs, config.max_length), config.batch_size, shuffle, config.seed
@@ -130,7 +130,7 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
         config.mode,
         config.fine_tune_learning_rate,
         compile_kwargs=compile_kwargs,
-        callbacks=[BleuCurve.callback(translator, held_out, config.bleu_every, curve), *callbacks],
+        callbacks=[BleuCurve(translator, held_out, config.bleu_every, curve), *callbacks],
         verbose=verbose,
     )
     after = score_translator(translator, held_out)
