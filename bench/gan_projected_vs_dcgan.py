@@ -1,26 +1,30 @@
 """Projected GAN vs DCGAN on Fashion-MNIST: FID over training wall time, same CPU, same budget.
 
-``python -m bench.gan_projected_vs_dcgan [--quick] [--budget-minutes M] [--max-images N]``
-trains the GAN app's two architectures one after the other, in one process, through
-``apps.gan.finetune.run_finetune`` with the same settings (Fashion-MNIST train split, a seeded
-subset of ``--max-images`` images at 32x32, batch 64, Adam 2e-4, DiffAugment, seed 0) and the
-same wall-time budget each. The app's ``ProgressCallback`` records FID and KID (bundled
+``python -m bench.gan_projected_vs_dcgan [--quick] [--budget-minutes M] [--max-images N]
+[--out-dir DIR]`` trains the GAN app's two architectures one after the other, in one process,
+through ``apps.gan.finetune.run_finetune`` with the same data and settings (Fashion-MNIST train
+split, a seeded subset of ``--max-images`` images at 32x32, batch 64, DiffAugment, seed 0),
+each with its app defaults (learning rate, generator; ``apps.gan.model``), and the same
+wall-time budget each. The app's ``ProgressCallback`` records FID and KID (bundled
 EfficientNet-Lite0 ImageNet features at 128x128, a fixed number of generated and real images)
 every ``fid_every`` epochs against the clock of training alone (FID measurements excluded).
 
 From the two curves: DCGAN's final FID (the target); the first training time at which each
 architecture's FID is at or below it (linear interpolation between measurements); the
 speed-up = DCGAN's time / the Projected GAN's time. Goal (issue): >= 5x. Writes
-``bench/results/gan_projected_vs_dcgan.json`` and ``.png`` (FID over time) and each run's
-final 64-sample grid to ``bench/results/gan_samples_<architecture>.png``.
+``gan_projected_vs_dcgan.json`` and ``.png`` (FID over time) and each run's final 64-sample
+grid, ``gan_samples_<architecture>.png``, to ``--out-dir`` (default ``bench/results``; give
+another folder for trial runs, so that they do not replace the published results).
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from bench import common
 
@@ -30,7 +34,6 @@ GOAL_SPEEDUP = 5.0
 EPOCHS = 100_000  # never reached: the time budget stops training
 IMAGE_SIZE = 32
 BATCH_SIZE = 64
-FEATURE_SIZE = 64  # the Projected GAN's input size to its frozen feature network
 SEED = 0
 GRID_SAMPLES = 64
 GRID_SCALE = 3  # the 32 px samples are enlarged (nearest neighbour) so the grid is readable
@@ -128,7 +131,6 @@ def train(architecture, args, runs_dir):
         image_size=IMAGE_SIZE,
         epochs=EPOCHS,
         batch_size=BATCH_SIZE,
-        feature_size=FEATURE_SIZE,
         max_images=args.max_images,
         fid_every=args.fid_every[architecture],
         fid_samples=args.fid_samples,
@@ -278,6 +280,7 @@ def parse_args(argv):
     parser.add_argument("--fid-samples", type=int, help="generated/real images per FID (1000)")
     parser.add_argument("--fid-every-dcgan", type=int, help="epochs between DCGAN FIDs (1)")
     parser.add_argument("--fid-every-projected", type=int, help="same, Projected GAN (1)")
+    parser.add_argument("--out-dir", type=Path, default=common.RESULTS_DIR, help="where results go")
     parser.add_argument(
         "--wait-minutes",
         type=float,
@@ -300,70 +303,54 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None):
-    """Run both budgeted trainings, write the JSON, the plot and the grids, print a table."""
-    args = parse_args(argv)
-    common.setup_environment()
-    waited = wait_for_competitor(args.wait_minutes)
-    load_before = {"loadavg_1_5_15": os.getloadavg(), "busy_processes": busy_processes()}
-    began = time.perf_counter()
-    results, grids = {}, {}
-    with tempfile.TemporaryDirectory(prefix="tz-gan-bench-") as runs_dir:
-        for architecture in ARCHITECTURES:
-            print(f"training {architecture} for {args.budget_minutes:g} min ...", flush=True)
-            results[architecture], grids[architecture] = train(architecture, args, runs_dir)
-    floor = real_floor(args)
-    total_s = time.perf_counter() - began
-    others = [result["others_cpu_fraction"] for result in results.values()]
-    idle = not waited["still_running"] and all(
-        fraction is not None and fraction < 0.1 for fraction in others
-    )
-    machine = common.machine_info()
-    payload = {
-        "benchmark": NAME,
-        "machine": machine,
-        "load": {
-            "waited_for_competitor": waited,
-            "at_start": load_before,
-            "others_cpu_fraction_per_run": dict(zip(results, others)),
-            "machine_otherwise_idle": idle,
-            "note": "others_cpu_fraction: CPU time of other processes during the run / "
-            "(wall time x cores); 'otherwise idle' means < 0.1 in both runs",
-        },
-        "settings": {
-            "quick": args.quick,
-            "data": "fashion-mnist (train split, seeded subset)",
-            "images_used": results["dcgan"]["num_images"],
-            "image_size": IMAGE_SIZE,
-            "batch_size": BATCH_SIZE,
-            "learning_rate": 2e-4,
-            "augment": "DiffAugment (colour, translation, cutout)",
-            "seed": SEED,
-            "budget_minutes": args.budget_minutes,
-            "projected_feature_network": "bundled:efficientnet_lite0 (frozen, P2-P4)",
-            "projected_feature_size": FEATURE_SIZE,
-            "fid_samples": args.fid_samples,
-            "fid_real_images": f"the first {args.fid_samples} of the training images",
-            "fid_feature_network": results["dcgan"]["feature_network"],
-            "fid_feature_size": 128,
-            "fid_every_epochs": args.fid_every,
-            "fid_latents": "fixed per epoch (seed 10000 + epoch), same for both",
-            "grid_samples": GRID_SAMPLES,
-            "grid_scale": GRID_SCALE,
-        },
-        "runs": results,
-        "real_vs_real": floor,
-        "comparison": compare(results),
-        "total_seconds": total_s,
+def settings(args, results):
+    """The settings both runs shared, and each architecture's own recipe."""
+    from apps.gan.model import AUGMENT_POLICIES, GENERATORS, LEARNING_RATES
+    from apps.gan.models import MIN_FEATURE_SIZE
+
+    return {
+        "quick": args.quick,
+        "data": "fashion-mnist (train split, seeded subset)",
+        "images_used": results["dcgan"]["num_images"],
+        "image_size": IMAGE_SIZE,
+        "batch_size": BATCH_SIZE,
+        "learning_rate": dict(LEARNING_RATES),
+        "generator": {name: build.__name__ for name, build in GENERATORS.items()},
+        "augment": {name: list(policy) for name, policy in AUGMENT_POLICIES.items()},
+        "seed": SEED,
+        "budget_minutes": args.budget_minutes,
+        "projected_feature_network": "bundled:efficientnet_lite0 (frozen, 4 stages, "
+        "random CCM + CSM, a discriminator per stage plus one on the pixels)",
+        "projected_feature_size": max(IMAGE_SIZE, MIN_FEATURE_SIZE),
+        "fid_samples": args.fid_samples,
+        "fid_real_images": f"the first {args.fid_samples} of the training images",
+        "fid_feature_network": results["dcgan"]["feature_network"],
+        "fid_feature_size": 128,
+        "fid_every_epochs": args.fid_every,
+        "fid_latents": "fixed per epoch (seed 10000 + epoch), same for both",
+        "grid_samples": GRID_SAMPLES,
+        "grid_scale": GRID_SCALE,
     }
-    path = common.write_results(NAME, payload)
-    plot(payload, common.RESULTS_DIR / f"{NAME}.png")
+
+
+def write(payload, grids, out_dir):
+    """The JSON, the FID plot and the sample grids under ``out_dir``; returns the JSON path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{NAME}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    plot(payload, out_dir / f"{NAME}.png")
     for architecture, grid in grids.items():
-        save_grid(grid, common.RESULTS_DIR / f"gan_samples_{architecture}.png")
+        save_grid(grid, out_dir / f"gan_samples_{architecture}.png")
+    return path
+
+
+def report(payload, path):
+    """Print the table of both runs and the comparison."""
+    settings, machine, results = payload["settings"], payload["machine"], payload["runs"]
     print(
-        f"Fashion-MNIST {IMAGE_SIZE} px, {payload['settings']['images_used']} images, "
-        f"{args.budget_minutes:g} min each on {machine['cpu_count']} CPU cores "
-        f"({machine['cpu_model']}); FID on {args.fid_samples} samples"
+        f"Fashion-MNIST {IMAGE_SIZE} px, {settings['images_used']} images, "
+        f"{settings['budget_minutes']:g} min each on {machine['cpu_count']} CPU cores "
+        f"({machine['cpu_model']}); FID on {settings['fid_samples']} samples"
     )
     rows = [
         [
@@ -383,20 +370,58 @@ def main(argv=None):
         ["arch", "epochs", "steps", "ms/step", "train s", "final FID", "best FID", "KID", "others"],
         rows,
     )
-    comparison = payload["comparison"]
+    comparison, speedup = payload["comparison"], payload["comparison"]["speedup"]
 
     def seconds(value):
         return "never" if value is None else f"{value:.0f} s"
 
-    speedup = comparison["speedup"]
     print(
         f"target (DCGAN's final FID) {comparison['target_fid']:.2f}: DCGAN first at "
         f"{seconds(comparison['dcgan_first_time_at_target_s'])}, Projected GAN at "
         f"{seconds(comparison['projected_time_to_target_s'])}; speed-up "
         f"{'n/a' if speedup is None else f'{speedup:.1f}x'} (goal >= {GOAL_SPEEDUP:g}x: "
         f"{'met' if comparison['meets_goal'] else 'NOT met'}); real-vs-real FID "
-        f"{floor['fid']:.2f}; otherwise idle: {idle}; {total_s / 60:.1f} min; written to {path}"
+        f"{payload['real_vs_real']['fid']:.2f}; otherwise idle: "
+        f"{payload['load']['machine_otherwise_idle']}; {payload['total_seconds'] / 60:.1f} min; "
+        f"written to {path}"
     )
+
+
+def main(argv=None):
+    """Run both budgeted trainings, write the JSON, the plot and the grids, print a table."""
+    args = parse_args(argv)
+    common.setup_environment()
+    waited = wait_for_competitor(args.wait_minutes)
+    load_before = {"loadavg_1_5_15": os.getloadavg(), "busy_processes": busy_processes()}
+    began = time.perf_counter()
+    results, grids = {}, {}
+    with tempfile.TemporaryDirectory(prefix="tz-gan-bench-") as runs_dir:
+        for architecture in ARCHITECTURES:
+            print(f"training {architecture} for {args.budget_minutes:g} min ...", flush=True)
+            results[architecture], grids[architecture] = train(architecture, args, runs_dir)
+    floor = real_floor(args)
+    others = [result["others_cpu_fraction"] for result in results.values()]
+    idle = not waited["still_running"] and all(
+        fraction is not None and fraction < 0.1 for fraction in others
+    )
+    payload = {
+        "benchmark": NAME,
+        "machine": common.machine_info(),
+        "load": {
+            "waited_for_competitor": waited,
+            "at_start": load_before,
+            "others_cpu_fraction_per_run": dict(zip(results, others)),
+            "machine_otherwise_idle": idle,
+            "note": "others_cpu_fraction: CPU time of other processes during the run / "
+            "(wall time x cores); 'otherwise idle' means < 0.1 in both runs",
+        },
+        "settings": settings(args, results),
+        "runs": results,
+        "real_vs_real": floor,
+        "comparison": compare(results),
+        "total_seconds": time.perf_counter() - began,
+    }
+    report(payload, write(payload, grids, args.out_dir))
     return 0
 
 

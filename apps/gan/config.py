@@ -19,9 +19,20 @@ class FinetuneConfig:
     image_size: int = field(default=32, metadata={"help": "generated image size (16-128)"})
     epochs: int = field(default=20, metadata={"help": "passes over the images"})
     batch_size: int = field(default=64, metadata={"help": "images per batch"})
-    learning_rate: float = field(default=2e-4, metadata={"help": "Adam learning rate (both)"})
-    feature_size: int = field(default=64, metadata={"help": "input size of the feature net"})
-    augment: bool = field(default=True, metadata={"help": "DiffAugment before the critic"})
+    learning_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "Adam learning rate of both networks (default 2e-4 DCGAN, 6e-4 Projected)"
+        },
+    )
+    feature_size: int | None = field(
+        default=None,
+        metadata={"help": "input size of the feature net (>= 32; default the image size)"},
+    )
+    augment: bool = field(
+        default=True,
+        metadata={"help": "DiffAugment before the critic (DCGAN all of it, Projected translation)"},
+    )
     max_images: int | None = field(default=None, metadata={"help": "use at most N images"})
     fid_every: int = field(default=1, metadata={"help": "epochs between FID/KID measurements"})
     fid_samples: int = field(default=500, metadata={"help": "images per FID/KID estimate"})
@@ -46,6 +57,10 @@ class FinetuneConfig:
             raise ValueError("--data is required: an image folder, tfds:NAME or fashion-mnist")
         if self.image_size not in (16, 32, 64, 128):
             raise ValueError(f"image_size must be 16, 32, 64 or 128, received {self.image_size}")
-        for name in ("epochs", "batch_size", "fid_every", "fid_samples", "feature_size"):
+        for name in ("epochs", "batch_size", "fid_every", "fid_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, received {getattr(self, name)}")
+        if self.feature_size is not None and self.feature_size < 32:
+            raise ValueError(f"feature_size must be >= 32, received {self.feature_size}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")

@@ -1,10 +1,15 @@
 """Generators and discriminators: a DCGAN baseline and a Projected GAN (Sauer et al., 2021).
 
 The Projected GAN's discriminators look at *frozen pretrained* EfficientNet-Lite features at
-three scales (strides 4, 8, 16), mixed across channels by fixed random 1x1 projections (the
-paper's CCM) and across scales by adding the upsampled deeper map (a simplified CSM), with a
-small conv discriminator per scale. Both models train through ``fit()`` (``train_step`` in
-``apps.gan.trainer``); this module only builds networks.
+four scales (strides 4, 8, 16, 32, the paper's four stages), mixed across channels by fixed
+random 1x1 convolutions (the paper's CCM) and across scales by fixed random 3x3 convolutions
+on the sum of each map and the upsampled coarser mix (CSM). Each scale has its own small
+discriminator (DownBlocks: spectral-normalised 4x4 stride-2 conv, BatchNorm, LeakyReLU), and
+a small pixel discriminator sits beside them: the ImageNet features barely see colour,
+brightness or a bright frame on a dark background, and without it the generator fooled them
+with exactly those. Its generator is FastGAN's shape (nearest upsampling + 3x3 convs), which
+unlike transposed convolutions gives no checkerboard for the frozen features to latch onto.
+Both models train through ``fit()`` (``train_step`` in ``apps.gan.trainer``).
 """
 
 import math
@@ -13,23 +18,49 @@ import keras
 from keras import layers, ops
 
 LATENT_DIM = 128
+# PyTorch's BatchNorm momentum (Keras 0.99 needs hundreds of steps): the generator changes
+# fast, and samples are drawn in inference mode, from these moving statistics.
+BATCH_NORM_MOMENTUM = 0.9
+MIN_FEATURE_SIZE = 32  # the deepest feature map has stride 32
+
+
+def _upsampling_steps(image_size):
+    steps = int(math.log2(max(image_size, 4) // 4))
+    if 4 * 2**steps != image_size:
+        raise ValueError(f"image_size must be 4·2^k (16, 32, 64, 128), received {image_size}")
+    return steps
+
+
+def _latent_to_4x4(latent_dim, width):
+    latent = keras.Input((latent_dim,), name="latent")
+    x = layers.Dense(4 * 4 * width, use_bias=False)(latent)
+    x = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(layers.Reshape((4, 4, width))(x))
+    return latent, layers.ReLU()(x)
 
 
 def build_generator(image_size, latent_dim=LATENT_DIM, width=256, name="generator"):
     """DCGAN generator: z → 4×4 → (Conv2DTranspose, BN, ReLU)* → tanh image in [-1, 1]."""
-    steps = int(math.log2(image_size // 4))
-    if 4 * 2**steps != image_size:
-        raise ValueError(f"image_size must be 4·2^k (16, 32, 64, 128), received {image_size}")
-    latent = keras.Input((latent_dim,), name="latent")
-    x = layers.Dense(4 * 4 * width, use_bias=False)(latent)
-    x = layers.ReLU()(layers.BatchNormalization()(layers.Reshape((4, 4, width))(x)))
+    steps = _upsampling_steps(image_size)
+    latent, x = _latent_to_4x4(latent_dim, width)
     for step in range(steps - 1):
         filters = max(width // 2 ** (step + 1), 32)
         x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.ReLU()(layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x))
     images = layers.Conv2DTranspose(
         3, 4, strides=2, padding="same", activation="tanh", dtype="float32"
     )(x)
+    return keras.Model(latent, images, name=name)
+
+
+def build_upsample_generator(image_size, latent_dim=LATENT_DIM, width=256, name="generator"):
+    """FastGAN-style generator: z → 4×4 → (nearest ×2, 3x3 conv, BN, ReLU)* → 3x3 conv, tanh."""
+    steps = _upsampling_steps(image_size)
+    latent, x = _latent_to_4x4(latent_dim, width)
+    for step in range(steps):
+        x = layers.UpSampling2D(2)(x)
+        x = layers.Conv2D(max(width // 2 ** (step + 1), 32), 3, padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x))
+    images = layers.Conv2D(3, 3, padding="same", activation="tanh", dtype="float32")(x)
     return keras.Model(latent, images, name=name)
 
 
@@ -45,70 +76,162 @@ def build_dcgan_discriminator(image_size, width=64):
 
 
 def build_feature_pyramid(backbone, feature_size):
-    """The frozen backbone cut after stride 16: images in [-1, 1] → P2, P3, P4 maps."""
+    """The frozen EfficientNet backbone: images in [-1, 1] (its own input range, as in the
+    classifier's preprocessing) resized to ``feature_size`` → its four stage outputs at strides
+    4, 8, 16 and 32 (P2-P4 and the last block's output, before the 1x1 top conv)."""
+    if feature_size < MIN_FEATURE_SIZE:
+        raise ValueError(f"feature_size must be >= {MIN_FEATURE_SIZE}, received {feature_size}")
     pyramid = backbone.pyramid_outputs
-    features = keras.Model(
-        backbone.inputs, [pyramid["P2"], pyramid["P3"], pyramid["P4"]], name="frozen_features"
-    )
+    stages = [pyramid["P2"], pyramid["P3"], pyramid["P4"], backbone.get_layer("top_conv").input]
+    features = keras.Model(backbone.inputs, stages, name="frozen_features")
     features.trainable = False
     images = keras.Input((None, None, 3), name="images")
     resized = layers.Resizing(feature_size, feature_size, interpolation="bilinear")(images)
+    # training=False: BatchNorm keeps its ImageNet statistics; gradients still reach the images.
     return keras.Model(images, features(resized, training=False), name="feature_pyramid")
 
 
-def build_projected_discriminator(feature_shapes, channels=64, seed=0):
-    """Random fixed 1x1 projections (CCM), top-down scale mixing (CSM), one small
-    discriminator per scale; returns a model from the three feature maps to three logits."""
-    inputs = [keras.Input(shape, name=f"features_{i}") for i, shape in enumerate(feature_shapes)]
-    projected = []
-    for index, feature in enumerate(inputs):
-        mixing = layers.Conv2D(
-            channels,
-            1,
-            use_bias=False,
-            name=f"ccm_{index}",
-            kernel_initializer=keras.initializers.HeNormal(seed + index),
+def _fixed_conv(filters, kernel_size, seed, name):
+    """A random convolution that is never trained (PyTorch's default init, as the paper's)."""
+    init = keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform", seed=seed)
+    bias_init = keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + 1)
+    conv = layers.Conv2D(
+        filters,
+        kernel_size,
+        padding="same",
+        kernel_initializer=init,
+        bias_initializer=bias_init,
+        name=name,
+    )
+    conv.trainable = False
+    return conv
+
+
+def _project(features, channels, seed):
+    """CCM, then CSM from the coarsest scale to the finest: the mixed maps, finest first."""
+    projected = [
+        _fixed_conv(channels * 2**index, 1, seed + 10 * index, f"ccm_{index}")(feature)
+        for index, feature in enumerate(features)
+    ]
+    mixed = [None] * len(projected)
+    for index in reversed(range(len(projected))):
+        x = projected[index]
+        if index + 1 < len(projected):
+            coarser = mixed[index + 1]
+            upsampled = layers.Resizing(x.shape[1], x.shape[2], interpolation="bilinear")(coarser)
+            x = layers.Add()([x, upsampled])
+        filters = channels * 2 ** max(index - 1, 0)  # the coarser mix matches the next scale
+        mixed[index] = _fixed_conv(filters, 3, seed + 10 * index + 5, f"csm_{index}")(x)
+    return mixed
+
+
+@keras.saving.register_keras_serializable(package="transferzoo")
+class SpectralConv2D(layers.Conv2D):
+    """Conv2D with its kernel divided by its largest singular value, estimated by one power
+    iteration per training call (``torch.nn.utils.spectral_norm``). Unlike Keras'
+    ``SpectralNormalization`` wrapper it needs no ``cond``, which cost ~10 s of tracing."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.vector_u = self.add_weight(
+            shape=(1, self.filters),
+            initializer=keras.initializers.RandomNormal(),
+            trainable=False,
+            name="vector_u",
         )
-        mixing.trainable = False  # random and fixed, as in the paper
-        projected.append(mixing(feature))
-    mixed = [None, None, projected[2]]
-    for index in (1, 0):  # add the upsampled deeper scale (CSM, simplified without convs)
-        mixed[index] = layers.Add()([projected[index], layers.UpSampling2D(2)(mixed[index + 1])])
-    logits = []
-    for index, feature in enumerate(mixed):
-        x = feature
-        for step in range(2 - index + 1):  # fewer downsamplings for the coarser scales
-            x = layers.Conv2D(channels * 2 ** min(step, 2), 4, strides=2, padding="same")(x)
-            x = layers.LeakyReLU(0.2)(x)
-        logits.append(layers.Conv2D(1, 1, dtype="float32", name=f"logits_{index}")(x))
-    return keras.Model(inputs, logits, name="projected_discriminators")
+
+    def call(self, inputs, training=None):
+        weights = ops.reshape(self.kernel, (-1, self.filters))
+        vector_v = ops.normalize(ops.matmul(self.vector_u, ops.transpose(weights)), axis=-1)
+        vector_u = ops.stop_gradient(ops.normalize(ops.matmul(vector_v, weights), axis=-1))
+        vector_v = ops.stop_gradient(vector_v)
+        if training:
+            self.vector_u.assign(vector_u)
+        sigma = ops.sum(ops.matmul(vector_v, weights) * vector_u)
+        outputs = self.convolution_op(inputs, self.kernel / sigma)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return outputs if self.activation is None else self.activation(outputs)
+
+
+def _down_to_logits(x, channels, name):
+    """DownBlocks (spectral-norm 4x4 stride-2 conv, BN, LeakyReLU) to 4x4, then a logit map."""
+    size = x.shape[1]
+    while size > 4:
+        x = SpectralConv2D(channels, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+        size = x.shape[1]
+    return SpectralConv2D(1, min(size, 4), use_bias=False, dtype="float32", name=name)(x)
+
+
+def _pixel_logits(images, channels):
+    """A small spectral-normalised conv discriminator on the images themselves."""
+    x, size, filters = images, images.shape[1], channels
+    while size > 4:
+        conv = SpectralConv2D(min(filters, 4 * channels), 4, strides=2, padding="same")
+        x = layers.LeakyReLU(0.2)(conv(x))
+        size, filters = x.shape[1], filters * 2
+    return SpectralConv2D(1, 4, use_bias=False, dtype="float32", name="logits_pixels")(x)
+
+
+def build_projected_discriminator(feature_shapes, image_size, channels=64, seed=0):
+    """Fixed random CCM + CSM on the frozen feature maps, one trained discriminator per scale
+    and one on the pixels: ``[images, *feature maps]`` → a list of logit maps."""
+    images = keras.Input((image_size, image_size, 3), name="images")
+    features = [keras.Input(shape, name=f"features_{i}") for i, shape in enumerate(feature_shapes)]
+    logits = [
+        _down_to_logits(mixed, channels, f"logits_{index}")
+        for index, mixed in enumerate(_project(features, channels, seed))
+    ]
+    logits.append(_pixel_logits(images, channels))
+    return keras.Model([images, *features], logits, name="projected_discriminators")
 
 
 @keras.saving.register_keras_serializable(package="transferzoo")
 class DiffAugment(layers.Layer):
-    """Differentiable augmentation (Zhao et al., 2020): colour, translation and cutout,
-    applied identically to real and generated images before the discriminator."""
+    """Differentiable augmentation (Zhao et al., 2020), applied identically to real and
+    generated images before the discriminator.
 
-    def __init__(self, translation=0.125, cutout=0.5, seed=None, **kwargs):
+    Args:
+        policy: any of "color" (brightness, saturation), "translation" (one shift of the
+            batch, wrapping round) and "cutout" (a grey square per image).
+    """
+
+    POLICIES = ("color", "translation", "cutout")
+
+    def __init__(self, translation=0.125, cutout=0.5, seed=None, policy=POLICIES, **kwargs):
         super().__init__(**kwargs)
-        self.translation, self.cutout = translation, cutout
+        unknown = set(policy) - set(self.POLICIES)
+        if unknown:
+            raise ValueError(f"policy must be among {self.POLICIES}, received {list(policy)}")
+        self.translation, self.cutout, self.policy = translation, cutout, tuple(policy)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images):
-        batch = ops.shape(images)[0]
-        size = ops.shape(images)[1]
-        brightness = keras.random.uniform((batch, 1, 1, 1), -0.5, 0.5, seed=self.seed_generator)
-        images = images + brightness
+        for name in self.policy:
+            images = getattr(self, f"_{name}")(images)
+        return images
+
+    def _uniform(self, images, low, high):
+        shape = (ops.shape(images)[0], 1, 1, 1)
+        return keras.random.uniform(shape, low, high, seed=self.seed_generator)
+
+    def _color(self, images):
+        images = images + self._uniform(images, -0.5, 0.5)
         mean = ops.mean(images, axis=-1, keepdims=True)
-        saturation = keras.random.uniform((batch, 1, 1, 1), 0.0, 2.0, seed=self.seed_generator)
-        images = (images - mean) * saturation + mean
-        shift = ops.cast(ops.cast(size, "float32") * self.translation, "int32")
+        return (images - mean) * self._uniform(images, 0.0, 2.0) + mean
+
+    def _translation(self, images):
+        shift = ops.cast(ops.cast(ops.shape(images)[1], "float32") * self.translation, "int32")
         dx, dy = (
             keras.random.randint((), -shift, shift + 1, seed=self.seed_generator) for _ in "xy"
         )
-        images = ops.roll(ops.roll(images, dx, axis=2), dy, axis=1)
+        return ops.roll(ops.roll(images, dx, axis=2), dy, axis=1)
+
+    def _cutout(self, images):
+        size = ops.shape(images)[1]
         cut = ops.cast(ops.cast(size, "float32") * self.cutout / 2, "int32")
-        centre = keras.random.randint((batch, 2), 0, size, seed=self.seed_generator)
+        centre = keras.random.randint((ops.shape(images)[0], 2), 0, size, seed=self.seed_generator)
         grid = ops.arange(size)
         rows = ops.abs(grid[None, :] - centre[:, :1]) < cut
         cols = ops.abs(grid[None, :] - centre[:, 1:]) < cut
@@ -116,4 +239,8 @@ class DiffAugment(layers.Layer):
         return images * (1.0 - mask[..., None])
 
     def get_config(self):
-        return super().get_config() | {"translation": self.translation, "cutout": self.cutout}
+        return super().get_config() | {
+            "translation": self.translation,
+            "cutout": self.cutout,
+            "policy": list(self.policy),
+        }

@@ -8,13 +8,16 @@ from apps.gan.models import LATENT_DIM, DiffAugment
 
 @keras.saving.register_keras_serializable(package="transferzoo")
 class GAN(keras.Model):
-    """Alternating discriminator / generator updates on each real batch.
+    """A discriminator and a generator update on each real batch: alternating for the
+    DCGAN, from one shared pass for the Projected GAN.
 
     Args:
         generator: latent → image model.
-        discriminator: image → logit (DCGAN), or feature maps → logit maps (projected).
+        discriminator: image → logit (DCGAN), or ``[images, *feature maps]`` → logit maps
+            (projected).
         feature_pyramid: frozen feature network for the projected kind, else None.
-        augment: apply DiffAugment to real and generated images before the discriminator.
+        augment: apply DiffAugment to real and generated images before the discriminator:
+            True (its whole policy), a sequence of policy names, or False.
     """
 
     def __init__(
@@ -30,7 +33,10 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.feature_pyramid = feature_pyramid
-        self.augmenter = DiffAugment(seed=seed) if augment else None
+        self.augmenter = None
+        if augment:  # True: DiffAugment's whole policy; or a sequence of its policy names
+            policy = DiffAugment.POLICIES if augment is True else augment
+            self.augmenter = DiffAugment(seed=seed, policy=policy)
         self.latent_dim = latent_dim
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -53,9 +59,10 @@ class GAN(keras.Model):
         if self.augmenter is not None:
             images = self.augmenter(images)
         if self.projected:
-            outputs = self.discriminator(
-                self.feature_pyramid(images, training=False), training=training
-            )
+            # The frozen features stay in inference mode; the discriminators (BatchNorm in
+            # their DownBlocks) run in training mode in both updates, as in the paper's code.
+            features = self.feature_pyramid(images, training=False)
+            outputs = self.discriminator([images, *features], training=training)
             return [ops.reshape(logits, (ops.shape(logits)[0], -1)) for logits in outputs]
         return [self.discriminator(images, training=training)]
 
@@ -80,22 +87,48 @@ class GAN(keras.Model):
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     def train_step(self, real):
+        if self.projected:
+            d_loss, g_loss = self._shared_step(real)
+        else:
+            d_loss, g_loss = self._alternating_step(real)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+
+    def _alternating_step(self, real):
+        """The DCGAN recipe: a discriminator update, then a generator update on new fakes."""
         import tensorflow as tf
 
         batch_size = ops.shape(real)[0]
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_latent(batch_size), training=True)
             d_loss = self._d_loss(self._logits(real, True), self._logits(fake, True))
-        weights = self.discriminator.trainable_weights
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, weights), weights))
+        self._apply(self.d_optimizer, tape.gradient, d_loss, self.discriminator)
         with tf.GradientTape() as tape:
             fake = self.generator(self.sample_latent(batch_size), training=True)
             g_loss = self._g_loss(self._logits(fake, False))
-        weights = self.generator.trainable_weights
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, weights), weights))
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
+        self._apply(self.g_optimizer, tape.gradient, g_loss, self.generator)
+        return d_loss, g_loss
+
+    def _shared_step(self, real):
+        """Both updates from one pass over one batch of fakes (simultaneous updates): the
+        frozen feature network's passes dominate a step, and this saves one of the three."""
+        import tensorflow as tf
+
+        with tf.GradientTape(persistent=True) as tape:
+            fake = self.generator(self.sample_latent(ops.shape(real)[0]), training=True)
+            fake_logits = self._logits(fake, True)
+            d_loss = self._d_loss(self._logits(real, True), fake_logits)
+            g_loss = self._g_loss(fake_logits)
+        self._apply(self.d_optimizer, tape.gradient, d_loss, self.discriminator)
+        self._apply(self.g_optimizer, tape.gradient, g_loss, self.generator)
+        del tape
+        return d_loss, g_loss
+
+    @staticmethod
+    def _apply(optimizer, gradient, loss, model):
+        weights = model.trainable_weights
+        optimizer.apply_gradients(zip(gradient(loss, weights), weights))
 
     def build(self, input_shape):
         self.generator.build(input_shape)

@@ -13,8 +13,8 @@ from apps.gan import evaluate, predict
 from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
 from apps.gan.finetune import run_finetune
-from apps.gan.model import generate, latent_vectors
-from apps.gan.models import DiffAugment
+from apps.gan.model import build_gan, generate, latent_vectors
+from apps.gan.models import DiffAugment, SpectralConv2D
 from shared.runs import list_runs
 
 NUM_IMAGES = 16  # two batches of the tiny config's 8: a few steps per run
@@ -31,9 +31,16 @@ class WeightsRecorder(keras.callbacks.Callback):
         self.generator = self.model.generator
 
     def _snapshot(self):
-        pyramid = self.model.feature_pyramid
+        pyramid, frozen = self.model.feature_pyramid, []
+        if pyramid is not None:  # the backbone, and the fixed random CCM / CSM projections
+            mixing = [
+                layer
+                for layer in self.model.discriminator.layers
+                if layer.name.startswith(("ccm_", "csm_"))
+            ]
+            frozen = pyramid.weights + [w for layer in mixing for w in layer.weights]
         return {
-            "frozen": [np.array(w) for w in pyramid.weights] if pyramid is not None else [],
+            "frozen": [np.array(w) for w in frozen],
             "generator": [np.array(w) for w in self.model.generator.trainable_weights],
         }
 
@@ -90,11 +97,34 @@ def test_training_gives_finite_losses_and_moves_the_generator(trained):
     assert any(changed)
 
 
-def test_projected_gan_keeps_the_backbone_frozen(projected_run):
+def test_projected_gan_keeps_the_backbone_and_projections_frozen(projected_run):
     _, recorder = projected_run
-    assert len(recorder.before["frozen"]) > 10  # the whole EfficientNet-Lite0 cut
+    assert len(recorder.before["frozen"]) > 10 + 16  # EfficientNet-Lite0, 4 CCM + 4 CSM convs
     for before, after in zip(recorder.before["frozen"], recorder.after["frozen"]):
         np.testing.assert_array_equal(before, after)
+
+
+def test_projected_discriminator_passes_gradients_to_the_generator(blobs_folder):
+    """Through DiffAugment, the resize and the frozen backbone (inference-mode BatchNorm),
+    every feature scale's logits reach every generator weight: none of them is cut off."""
+    import tensorflow as tf
+
+    gan = build_gan(FinetuneConfig.tiny(data=str(blobs_folder), architecture="projected"))
+    assert len(gan.feature_pyramid.outputs) == 4
+    latent = tf.constant(latent_vectors(4, 0))
+    weights = gan.generator.trainable_weights
+    for scale in range(4):
+        with tf.GradientTape() as tape:
+            logits = gan._logits(gan.generator(latent, training=True), True)[scale]
+            loss = -tf.reduce_mean(logits)
+        gradients = tape.gradient(loss, weights)
+        assert all(gradient is not None for gradient in gradients)
+        assert all(float(tf.reduce_max(tf.abs(gradient))) > 0 for gradient in gradients)
+
+
+def test_config_refuses_a_feature_size_below_the_deepest_stride():
+    with pytest.raises(ValueError, match="feature_size must be >= 32, received 16"):
+        FinetuneConfig.tiny(data="folder", feature_size=16).validate()
 
 
 def test_reloaded_generator_gives_the_same_samples(trained, gan_runs_dir):
@@ -147,6 +177,23 @@ def test_diffaugment_keeps_the_shape_and_passes_gradients():
     gradient = tape.gradient(loss, images)
     assert tuple(augmented.shape) == (4, 16, 16, 3)
     assert gradient is not None and float(tf.reduce_sum(tf.abs(gradient))) > 0
+    with pytest.raises(ValueError, match="policy"):
+        DiffAugment(policy=("translation", "rotation"))
+
+
+def test_spectral_conv_divides_the_kernel_by_its_largest_singular_value():
+    images = np.random.default_rng(0).standard_normal((2, 8, 8, 4)).astype("float32")
+    layer = SpectralConv2D(8, 3, padding="same")
+    for _ in range(30):  # one power iteration per training call
+        layer(images, training=True)
+    kernel, bias = (np.asarray(weight) for weight in (layer.kernel, layer.bias))
+    sigma = np.linalg.svd(kernel.reshape(-1, 8), compute_uv=False)[0]
+    plain = keras.layers.Conv2D(8, 3, padding="same")
+    plain.build(images.shape)
+    plain.set_weights([kernel / sigma, bias])
+    np.testing.assert_allclose(layer(images), plain(images), rtol=1e-3, atol=1e-4)
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(clone, SpectralConv2D) and clone.get_config() == layer.get_config()
 
 
 def test_evaluate_cli_prints_fid_and_kid(dcgan_run, blobs_folder, gan_runs_dir, capsys):
