@@ -13,19 +13,34 @@ if str(ROOT) not in sys.path:  # so `apps` and `shared` import however Streamlit
 import streamlit as st  # noqa: E402
 
 from apps import APPS  # noqa: E402
+from shared.ui.presentation import apply_page_presets, presentation_toggle  # noqa: E402
+
+# (file under shared/ui, title, icon, url path) of the pages that are not one app's.
+SHARED_PAGES = (
+    ("compare.py", "Compare", ":material/compare:", "compare"),
+    ("chains.py", "Chains", ":material/link:", "chains"),
+    ("train.py", "Train", ":material/model_training:", "train"),
+    ("runs_page.py", "Runs", ":material/history:", "runs"),
+)
 
 
 def build_pages():
-    """The Home page, then one page per app that has an ``apps/<name>/page.py``."""
+    """The Home page and the shared pages, then one page per app with an ``apps/<name>/page.py``."""
     home = st.Page(ROOT / "shared/ui/home.py", title="Home", icon=":material/home:", default=True)
-    pages = [home]
+    shared = [
+        st.Page(ROOT / "shared/ui" / file, title=title, icon=icon, url_path=url_path)
+        for file, title, icon, url_path in SHARED_PAGES
+    ]
+    apps = []
     for spec in APPS:
         page_file = ROOT / "apps" / spec.name / "page.py"
         if page_file.is_file():
             # Every app page is called page.py, so each needs its own URL path.
-            pages.append(st.Page(page_file, title=spec.title, icon=spec.icon, url_path=spec.name))
-    return pages
+            apps.append(st.Page(page_file, title=spec.title, icon=spec.icon, url_path=spec.name))
+    return {"TransferZoo": [home, *shared], "Apps": apps}
 
 
 st.set_page_config(page_title="TransferZoo", layout="wide")
-st.navigation(build_pages()).run()
+page = st.navigation(build_pages())
+apply_page_presets(page.url_path, presentation_toggle())
+page.run()

@@ -1,0 +1,314 @@
+"""Background fine-tune jobs for the UI: start, poll, cancel; safe extraction of uploaded zips.
+
+A job is a folder ``<jobs root>/<job_id>/`` (by default ``<runs root>/.jobs``, which the runs
+registry never lists) holding ``job.json`` (what was started), ``train.log`` (the process'
+output), ``progress.json`` (written by ``shared.progress`` every second and every epoch),
+``exit.json`` (the exit status) and ``cancel`` (a marker once cancel was asked). Everything
+is on disk, so a page reload, another browser tab or a restarted server sees the same jobs.
+The training process is ``python -m shared.progress``, which runs the app's own
+``apps.<app>.finetune`` CLI with a progress callback, in its own session (process group):
+it outlives the page that started it, and cancelling stops the whole group.
+"""
+
+import contextlib
+import dataclasses
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from shared.atomic_io import atomic_write_json, read_json
+from shared.runs import list_runs, runs_root
+from shared.safe_zip import UnsafeZipError, extract_zip  # noqa: F401  (the UI's one import)
+
+JOBS_DIR_ENV = "TRANSFERZOO_JOBS_DIR"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FINISHED = ("complete", "failed", "cancelled")
+CANCEL_GRACE_S = 8.0
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras' bold progress bars
+_CHILDREN = {}  # job_id -> Popen of the jobs this process started (for their exit status)
+
+
+def jobs_root(jobs_dir=None):
+    """``jobs_dir``, else ``$TRANSFERZOO_JOBS_DIR``, else ``<runs root>/.jobs`` (absolute)."""
+    jobs_dir = jobs_dir or os.environ.get(JOBS_DIR_ENV) or runs_root() / ".jobs"
+    return Path(jobs_dir).expanduser().absolute()
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One background job: its folder and what was started (``job.json``)."""
+
+    path: Path
+    job_id: str
+    app: str
+    command: tuple
+    pid: int
+    start_ticks: int | None
+    created: str
+    total_epochs: int = 1
+    time_budget_s: float | None = None
+    runs_dir: str | None = None
+    label: str = ""
+
+    @property
+    def log_path(self):
+        return self.path / "train.log"
+
+    def to_dict(self):
+        values = dataclasses.asdict(self)
+        return values | {"path": str(self.path), "command": list(self.command)}
+
+
+@dataclasses.dataclass
+class JobStatus:
+    """What ``poll`` sees: the state, how far along, the per-epoch logs and the run."""
+
+    state: str  # "running", "complete", "failed" or "cancelled"
+    fraction: float
+    elapsed_s: float
+    history: list
+    message: str = ""
+    run_ref: str | None = None
+    returncode: int | None = None
+    progress: dict = dataclasses.field(default_factory=dict)
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _process_start_ticks(pid):
+    """The start time of ``pid`` in clock ticks (Linux ``/proc``), None when unknown.
+
+    Stored with the job so that a reused pid is never taken for the job's process.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])  # a zombie is gone
+
+
+def _alive(job):
+    """True while the job's process runs (reaping it when this process started it)."""
+    child = _CHILDREN.get(job.job_id)
+    if child is not None:
+        return child.poll() is None
+    with contextlib.suppress(OSError):  # reap a child whose Popen this process lost
+        os.waitpid(job.pid, os.WNOHANG)
+    if Path("/proc").is_dir():
+        ticks = _process_start_ticks(job.pid)
+        return ticks is not None and (job.start_ticks is None or ticks == job.start_ticks)
+    try:
+        os.kill(job.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _worker_command(app, path, args, time_budget_s):
+    """``python -m shared.progress ... -- ARGS``: the app's finetune with a progress file."""
+    budget = ["--time-budget-s", str(time_budget_s)] if time_budget_s else []
+    worker = [sys.executable, "-m", "shared.progress", "--job-dir", str(path), "--app", app]
+    return [*worker, *budget, "--", *args]
+
+
+def _spawn(command, path):
+    """Start ``command`` in its own session, output to ``path/train.log``."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2"} | os.environ
+    env |= {"PYTHONUNBUFFERED": "1", "TRANSFERZOO_JOB_DIR": str(path)}
+    with open(path / "train.log", "wb") as log:
+        return subprocess.Popen(
+            [str(part) for part in command],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: cancel stops all of it
+        )
+
+
+def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **options):
+    """Start ``python -m shared.progress`` for ``apps.<app>.finetune ARGS`` in the background.
+
+    Args:
+        app: the app name (e.g. "image_classify").
+        args: the finetune CLI arguments (see ``shared.ui.training_setup``); ``--name <job_id>``
+            is added when not given, so the job finds its run in the registry.
+        total_epochs: epochs expected in all phases, for the progress fraction.
+        time_budget_s: stop training after this many seconds (the run still completes).
+        label: a short description for the UI.
+        options: ``jobs_dir``, ``runs_dir`` (passed as ``--runs-dir``), and ``command``: a
+            whole command line to run instead (tests), with ``$TRANSFERZOO_JOB_DIR`` set.
+
+    Returns:
+        The ``Job``; its process runs in a new session and survives this one.
+    """
+    job_id = f"{_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    path = jobs_root(options.get("jobs_dir")) / job_id
+    path.mkdir(parents=True)
+    runs_dir = options.get("runs_dir")
+    args = [*args, *(["--name", job_id] if "--name" not in args else [])]
+    if runs_dir is not None and "--runs-dir" not in args:
+        args += ["--runs-dir", str(runs_dir)]
+    command = options.get("command") or _worker_command(app, path, args, time_budget_s)
+    process = _spawn(command, path)
+    _CHILDREN[job_id] = process
+    job = Job(
+        path=path,
+        job_id=job_id,
+        app=app,
+        command=tuple(str(part) for part in command),
+        pid=process.pid,
+        start_ticks=_process_start_ticks(process.pid),
+        created=_now().isoformat(timespec="seconds"),
+        total_epochs=max(1, int(total_epochs)),
+        time_budget_s=time_budget_s,
+        runs_dir=None if runs_dir is None else str(runs_dir),
+        label=label,
+    )
+    atomic_write_json(path / "job.json", job.to_dict())
+    return job
+
+
+def load_job(path):
+    """The ``Job`` stored in folder ``path``; ``ValueError`` when job.json is unreadable."""
+    values = read_json(Path(path) / "job.json")
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: no job.json")
+    values |= {"path": Path(path), "command": tuple(values.get("command", ()))}
+    names = {field.name for field in dataclasses.fields(Job)}
+    return Job(**{key: value for key, value in values.items() if key in names})
+
+
+def list_jobs(jobs_dir=None):
+    """Every readable job, newest first (unreadable folders are skipped)."""
+    root = jobs_root(jobs_dir)
+    jobs = []
+    for path in sorted(root.iterdir() if root.is_dir() else [], reverse=True):
+        try:
+            jobs.append(load_job(path))
+        except (ValueError, OSError, TypeError):
+            continue
+    return jobs
+
+
+def find_run(job):
+    """The run the job's finetune created (found by its name, the job id), or None."""
+    try:
+        runs = list_runs(job.app, runs_dir=job.runs_dir)
+    except (OSError, ValueError):
+        return None
+    return next((run for run in runs if run.status.get("name") == job.job_id), None)
+
+
+def _read(path, default):
+    try:
+        return read_json(path, default=default)
+    except ValueError:  # being rewritten, or damaged: show the last known state
+        return default
+
+
+def _elapsed(job, exit_info):
+    start = datetime.fromisoformat(job.created)
+    finished = exit_info.get("finished")
+    end = datetime.fromisoformat(finished) if finished else _now()
+    return max(0.0, (end - start).total_seconds())
+
+
+def _fraction(job, progress, elapsed):
+    history = progress.get("history") or []
+    steps = progress.get("steps") or 0
+    partial = min(1.0, progress.get("step", 0) / steps) if steps else 0.0
+    fraction = (len(history) + (partial if progress.get("step") else 0.0)) / job.total_epochs
+    if job.time_budget_s:
+        fraction = max(fraction, elapsed / job.time_budget_s)
+    return min(0.99, fraction)
+
+
+def _exit_info(job):
+    """exit.json, written by the worker, else from the Popen's status when it ended here."""
+    info = _read(job.path / "exit.json", {}) or {}
+    child = _CHILDREN.get(job.job_id)
+    if not info and child is not None and child.poll() is not None:
+        info = {"returncode": child.returncode, "finished": _now().isoformat(timespec="seconds")}
+        atomic_write_json(job.path / "exit.json", info)
+    return info
+
+
+def _final_state(job, info, run):
+    if (job.path / "cancel").exists():
+        return "cancelled", "Cancelled."
+    code = info.get("returncode")
+    if code == 0 or (code is None and run is not None and run.state == "complete"):
+        return "complete", ""
+    last = log_tail(job, lines=1).strip()
+    why = f"exit status {code}" if code is not None else "the process stopped unexpectedly"
+    return "failed", f"Training failed ({why}): {last}" if last else f"Training failed ({why})."
+
+
+def poll(job):
+    """The ``JobStatus`` of ``job`` now, from its process and its files."""
+    progress = _read(job.path / "progress.json", {}) or {}
+    running = _alive(job)
+    info = {} if running else _exit_info(job)
+    elapsed = _elapsed(job, info)
+    run = find_run(job)
+    run_ref = info.get("run") or (run.ref if run is not None else None)
+    history = list(progress.get("history") or [])
+    if running:
+        message = "Stopping at the time budget…" if progress.get("stopped_for_time") else ""
+        fraction = _fraction(job, progress, elapsed)
+        return JobStatus("running", fraction, elapsed, history, message, run_ref, None, progress)
+    state, message = _final_state(job, info, run)
+    fraction = 1.0 if state == "complete" else _fraction(job, progress, elapsed)
+    code = info.get("returncode")
+    return JobStatus(state, fraction, elapsed, history, message, run_ref, code, progress)
+
+
+def log_tail(job, *, lines=30, max_bytes=64 * 1024):
+    """The last ``lines`` non-empty lines of the job's log (progress-bar redraws folded)."""
+    try:
+        with open(job.log_path, "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - max_bytes))
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    rows = [ANSI_ESCAPE.sub("", row.rsplit("\r", 1)[-1]) for row in text.splitlines()]
+    return "\n".join([row for row in rows if row.strip()][-lines:])
+
+
+def _stop(job, signum, wait_s):
+    """Send ``signum`` to the job's process group; wait up to ``wait_s`` for it to end."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(job.pid, signum)
+    deadline = time.monotonic() + wait_s
+    while _alive(job) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train page"):
+    """Stop the job: Ctrl-C to its process group, then SIGKILL after ``grace_s`` seconds.
+
+    Ctrl-C lets the finetune mark its run "cancelled" itself; after a SIGKILL the run is
+    marked here. Returns the final ``JobStatus``.
+    """
+    (job.path / "cancel").write_text(_now().isoformat(timespec="seconds"))
+    if _alive(job):
+        _stop(job, signal.SIGINT, grace_s)
+    if _alive(job):
+        _stop(job, signal.SIGKILL, 5.0)
+    run = find_run(job)
+    if run is not None and run.state in ("running", "interrupted", "broken"):
+        run.set_status("cancelled", message=message)
+    return poll(job)

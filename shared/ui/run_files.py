@@ -1,0 +1,156 @@
+"""Reading a run's files for the Runs page: curves, figures, downloads and exports."""
+
+import csv
+import io
+import logging
+import zipfile
+from pathlib import Path
+
+import streamlit as st
+
+from shared.ui.widgets import show_error
+
+KEY = "runs"
+MAIN_METRICS = ("accuracy", "map50", "wer", "fid", "bleu", "chrf")
+MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
+_LOG = logging.getLogger(__name__)
+
+
+def metric_summary(run):
+    """The run's main metric as "name value" ("—" when it has none yet)."""
+    try:
+        metrics = run.metrics
+    except ValueError:
+        return "unreadable"
+    numbers = {
+        key: value
+        for key, value in metrics.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+    for name in (*MAIN_METRICS, *numbers):
+        if name in numbers:
+            return f"{name} {numbers[name]:.3g}"
+    return "—"
+
+
+def _rows_from_history(history):
+    """``{metric: [..]}`` or ``{phase: {metric: [..]}}`` as per-epoch rows, numbered on."""
+    phases = history if history and all(isinstance(v, dict) for v in history.values()) else None
+    rows = []
+    for phase, values in (phases or {"": history}).items():
+        length = max((len(series) for series in values.values()), default=0)
+        for index in range(length):
+            row = {"epoch": len(rows) + 1, "phase": phase}
+            row |= {k: v[index] for k, v in values.items() if index < len(v)}
+            rows.append(row)
+    return rows
+
+
+def _rows_from_csv(run):
+    """Per-epoch rows from the Keras CSVLogger files, while history.json is not written."""
+    rows = []
+    for path in sorted(run.path.glob("history*.csv")):
+        with open(path, newline="", encoding="utf-8") as file:
+            for record in csv.DictReader(file):
+                row = {"epoch": len(rows) + 1, "phase": path.stem}
+                for key, value in record.items():
+                    try:
+                        row[key] = float(value)
+                    except (TypeError, ValueError):
+                        continue
+                row["epoch"] = len(rows) + 1
+                rows.append(row)
+    return rows
+
+
+def history_rows(run):
+    """The run's training curves as rows (history.json, else its CSV logs)."""
+    try:
+        history = run.history
+    except ValueError:
+        history = {}
+    if isinstance(history, dict) and history:
+        return _rows_from_history(history)
+    return _rows_from_csv(run)
+
+
+def run_figures(run):
+    """The run's PNG figures, then the last grid of its ``samples/`` folder."""
+    figures = sorted(run.path.glob("*.png"))
+    samples = sorted(run.path.glob("samples/*.png"))
+    return figures + samples[-1:]
+
+
+def zip_directory(folder):
+    """The folder as zip bytes (stored, not compressed: weights do not compress)."""
+    folder = Path(folder)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                archive.write(path, Path(folder.name) / path.relative_to(folder))
+    return buffer.getvalue()
+
+
+def _size(path):
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def download(label, path, key):
+    """A button that prepares ``path`` (a file, or a folder as .zip), then a download button."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if _size(path) > MAX_DOWNLOAD_BYTES:
+        st.caption(f"{label}: too large to download here; it is at {path}.")
+        return
+    prepared_key = f"{key}_data"
+    if prepared_key not in st.session_state:
+        if st.button(f"Prepare {label}", key=f"{key}_prepare", icon=":material/download:"):
+            st.session_state[prepared_key] = (
+                path.read_bytes() if path.is_file() else zip_directory(path)
+            )
+            st.rerun()
+        return
+    name = path.name if path.is_file() else f"{path.name}.zip"
+    st.download_button(
+        f"Download {label}", st.session_state[prepared_key], file_name=name, key=f"{key}_download"
+    )
+
+
+def export_classifier(run):
+    """Write ``export/saved_model`` and ``export/model.tflite`` of an image-classifier run."""
+    from apps.image_classify.finetune import _serving_model
+    from apps.image_classify.model import load_classifier
+    from shared.export import export_saved_model, export_tflite
+
+    saved_model = run.artifact("export/saved_model")
+    if not saved_model.is_dir():
+        loaded = load_classifier(run.ref, runs_dir=run.path.parent.parent)
+        export_saved_model(_serving_model(loaded.model), saved_model)
+    export_tflite(saved_model, run.artifact("export/model.tflite"))
+
+
+def render_exports(run):
+    """Downloads of the model and its exports; SavedModel/TFLite export for classifiers."""
+    if run.state != "complete":
+        st.caption(f"The run is {run.state}: it has no final model to download or export.")
+        return
+    prefix = f"{KEY}_{run.app}_{run.run_id}"
+    download("the model", run.model_path, f"{prefix}_model")
+    download("the SavedModel", run.artifact("export/saved_model"), f"{prefix}_saved_model")
+    download("the TFLite model", run.artifact("export/model.tflite"), f"{prefix}_tflite")
+    exported = run.artifact("export/model.tflite").is_file()
+    if run.app == "image_classify" and not exported:
+        if st.button("Export SavedModel and TFLite", key=f"{prefix}_export"):
+            try:
+                with st.spinner("Exporting (this takes a minute for a full-size model)…"):
+                    export_classifier(run)
+            except Exception as error:  # a page shows a message, never a traceback
+                _LOG.exception("exporting %s failed", run.ref)
+                show_error(f"Export failed: {type(error).__name__}: {error}")
+                return
+            st.rerun()

@@ -1,0 +1,155 @@
+"""The Train page: fine-tune an app on a dataset in the background (a Streamlit page script).
+
+Pick an app, a dataset (a small demo set, a folder on the server, an uploaded .zip, or a
+TFDS name), a mode and a budget; the training runs as a separate process (``shared.jobs``)
+that keeps going when the page is closed, and its run lands in the runs registry.
+"""
+
+import hashlib
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from shared.jobs import UnsafeZipError, extract_zip, jobs_root, start_job
+from shared.safe_zip import data_root
+from shared.ui.inputs import UPLOAD_LIMITS_MB, too_large
+from shared.ui.job_view import jobs_section
+from shared.ui.training_setup import (
+    DEMO_DATA,
+    config_defaults,
+    data_help,
+    demo_dataset,
+    finetune_args,
+    mode_choices,
+    trainable_apps,
+)
+from shared.ui.widgets import show_error
+
+KEY = "train"
+SOURCES = ("Demo data", "Path on the server", "Upload a .zip", "TFDS dataset")
+TFDS_NAME = re.compile(r"[a-z0-9_]+(/[A-Za-z0-9_.+-]+)*(:[0-9.]+)?")
+# A source the app names itself (fashion-mnist, bible:en-pt): no slash, so not a path.
+NAMED_SOURCE = re.compile(r"[a-z][a-z0-9_-]*(:[A-Za-z0-9_.-]+)?")
+
+
+def dataset_choice(app):
+    """The dataset widgets: ``(kind, value)`` with kind "demo", "folder", "zip" or "tfds"."""
+    sources = SOURCES if app in DEMO_DATA else SOURCES[1:]
+    source = st.radio("Dataset", sources, horizontal=True, key=f"{KEY}_source")
+    hint = data_help(app)
+    if source == "Demo data":
+        st.caption(f"A small synthetic dataset: {DEMO_DATA[app]}.")
+        return "demo", None
+    if source == "Path on the server":
+        path = st.text_input("Folder or file", key=f"{KEY}_folder", help=f"Expected: {hint}.")
+        return "folder", path.strip()
+    if source == "Upload a .zip":
+        limit = UPLOAD_LIMITS_MB["zip"]
+        uploaded = st.file_uploader(
+            "Upload a .zip of the dataset",
+            type=["zip"],
+            max_upload_size=limit,
+            key=f"{KEY}_zip",
+            help=f"Up to {limit} MB; inside: {hint}.",
+        )
+        return "zip", uploaded
+    name = st.text_input("TFDS name", key=f"{KEY}_tfds", placeholder="tf_flowers")
+    return "tfds", name.strip().removeprefix("tfds:")
+
+
+def extract_upload(uploaded):
+    """Extract an uploaded zip once (keyed by its content); the dataset folder or None."""
+    if too_large(uploaded, "zip", "Upload a smaller archive, or give a folder on the server."):
+        return None
+    content = uploaded.getvalue()
+    target = jobs_root() / "uploads" / hashlib.sha256(content).hexdigest()[:16]
+    if target.is_dir():
+        return data_root(target)
+    try:
+        return extract_zip(content, target)
+    except UnsafeZipError as error:
+        show_error(f"{uploaded.name} was refused: {error}", hint="Upload a plain .zip dataset.")
+        return None
+
+
+def resolve_dataset(app, kind, value):
+    """The ``--data`` value for ``(kind, value)``, or None after an ``st.error`` saying why."""
+    if kind == "demo":
+        with st.spinner("Writing the demo dataset…"):
+            return str(demo_dataset(app))
+    if kind == "folder":
+        if value and NAMED_SOURCE.fullmatch(value) and not Path(value).exists():
+            return value  # the app's finetune checks it and says what it accepts
+        path = Path(value).expanduser() if value else None
+        if path is None or not path.exists():
+            show_error(f"No folder or file {value!r} on the server.", hint="Give an existing path.")
+            return None
+        return str(path)
+    if kind == "zip":
+        if value is None:
+            show_error("No .zip uploaded yet.", hint="Upload the dataset as a .zip file.")
+            return None
+        folder = extract_upload(value)
+        return None if folder is None else str(folder)
+    if not TFDS_NAME.fullmatch(value or ""):
+        show_error(f"{value!r} is not a TFDS dataset name.", hint="For example: tf_flowers.")
+        return None
+    return f"tfds:{value}"
+
+
+def budget_choice(app):
+    """``(epochs, time budget in seconds or None)`` from the budget widgets."""
+    default_epochs = int(config_defaults(app).get("epochs", 10))
+    kind = st.radio("Budget", ("Epochs", "Time"), horizontal=True, key=f"{KEY}_budget")
+    if kind == "Epochs":
+        epochs = st.number_input("Epochs", 1, 1000, min(default_epochs, 5), key=f"{KEY}_epochs")
+        return int(epochs), None
+    left, right = st.columns(2)
+    minutes = left.number_input("Minutes", 0.5, 720.0, 5.0, 0.5, key=f"{KEY}_minutes")
+    epochs = right.number_input(
+        "At most epochs", 1, 10000, 100, key=f"{KEY}_max_epochs", help="Early stopping may end it"
+    )
+    return int(epochs), float(minutes) * 60
+
+
+def start(app, title, mode, dataset, budget):
+    """Check the dataset and start the job; returns the job or None."""
+    data = resolve_dataset(app, *dataset)
+    if data is None:
+        return None
+    epochs, time_budget_s = budget
+    args, total = finetune_args(app, data, mode=mode, epochs=epochs, time_budget_s=time_budget_s)
+    what = f"{epochs} epochs" if time_budget_s is None else f"{time_budget_s / 60:g} min"
+    where = "demo data" if dataset[0] == "demo" else Path(data).name or data
+    label = f"{title}, {mode or 'default mode'}, {what} on {where}"
+    return start_job(app, args, total_epochs=total, time_budget_s=time_budget_s, label=label)
+
+
+def new_job_form():
+    """App, mode, dataset and budget, then the Start button."""
+    apps = dict(trainable_apps())
+    app = st.selectbox("App", list(apps), format_func=apps.get, key=f"{KEY}_app")
+    modes = mode_choices(app)
+    mode = st.selectbox("Mode", modes, key=f"{KEY}_mode_{app}") if modes else None
+    dataset = dataset_choice(app)
+    budget = budget_choice(app)
+    if st.button("Start training", type="primary", key=f"{KEY}_start"):
+        job = start(app, apps[app], mode, dataset, budget)
+        if job is not None:
+            st.toast(f"Started {job.label}", icon=":material/model_training:")
+
+
+def main():
+    """Render the page: the new-job form, then the jobs with their progress."""
+    st.title(":material/model_training: Train")
+    st.caption(
+        "Fine-tune an app on your data. Training runs in the background and survives reloads; "
+        "the result appears on the Runs page and in each app's model list."
+    )
+    with st.container(border=True):
+        new_job_form()
+    jobs_section()
+
+
+main()
