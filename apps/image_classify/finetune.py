@@ -49,25 +49,8 @@ def _build(config, num_classes, setup):
     return task
 
 
-def _serving_model(task):
-    """Images in [0, 255] at the model's size → logits: the export includes the scaling.
-
-    Built straight from the task's layers (no nested training models), with the backbone
-    frozen: traced through nested functional models, trained layers were exported in
-    training mode in Keras 3.15.
-    """
-    import keras
-
-    task.backbone.trainable = False
-    height, width = task.preprocessor.image_converter.image_size
-    images = keras.Input((height, width, 3), name="images")
-    features = task.backbone(task.preprocessor.image_converter(images))
-    logits = task.output_dense(task.pooler(features))
-    return keras.Model(images, logits, name="serving")
-
-
 def _finish(run, task, parts, histories, evaluation, class_names, config):
-    from apps.image_classify.model import save_classifier
+    from apps.image_classify.model import save_classifier, serving_model
     from shared.export import export_saved_model, export_tflite
 
     eval_dataset, eval_labels, split = evaluation
@@ -77,7 +60,7 @@ def _finish(run, task, parts, histories, evaluation, class_names, config):
     save_history(histories, run.artifact("history.png"))
     save_classifier(task, run.artifact("model"))
     if config.export:
-        serving = _serving_model(task)
+        serving = serving_model(task)
         saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
         if "tflite" in config.export:
             export_tflite(saved_model, run.artifact("export/model.tflite"))

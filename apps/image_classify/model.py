@@ -176,3 +176,20 @@ def save_classifier(task, directory):
 
     task.save_to_preset(str(directory))
     record_num_features(directory, task.backbone)
+
+
+def serving_model(task):
+    """Images in [0, 255] at the model's size → logits: the export includes the scaling.
+
+    Built straight from the task's layers (no nested training models), with the backbone
+    frozen: traced through nested functional models, trained layers were exported in
+    training mode in Keras 3.15.
+    """
+    import keras
+
+    task.backbone.trainable = False
+    height, width = task.preprocessor.image_converter.image_size
+    images = keras.Input((height, width, 3), name="images")
+    features = task.backbone(task.preprocessor.image_converter(images))
+    logits = task.output_dense(task.pooler(features))
+    return keras.Model(images, logits, name="serving")

@@ -130,6 +130,9 @@ def typed_text(language):
     """A sample picker for ``language`` and the text area; returns the text."""
     samples = SAMPLES.get(language, SAMPLES["en"])
     sample_key = f"{KEY}_sample_{language}"
+    preset = st.session_state.get(sample_key)  # preselected by Home's ?sample= link
+    if preset in samples and not st.session_state.get(TEXT_KEY):
+        st.session_state[TEXT_KEY] = samples[preset]
     st.selectbox(
         "Sample",
         list(samples),

@@ -16,6 +16,7 @@ PRESENTATION_SAMPLES = {
     "detection": ("detection_sample", "astronaut"),
     "compare": ("compare_image_sample", "chelsea"),
     "chains": ("chain_image_sample", "astronaut"),
+    "translate": ("translate_sample_en", "Travel"),
 }
 LARGE_TYPE_CSS = """
 <style>

@@ -123,14 +123,13 @@ def download(label, path, key):
 
 def export_classifier(run):
     """Write ``export/saved_model`` and ``export/model.tflite`` of an image-classifier run."""
-    from apps.image_classify.finetune import _serving_model
-    from apps.image_classify.model import load_classifier
+    from apps.image_classify.model import load_classifier, serving_model
     from shared.export import export_saved_model, export_tflite
 
     saved_model = run.artifact("export/saved_model")
     if not saved_model.is_dir():
         loaded = load_classifier(run.ref, runs_dir=run.path.parent.parent)
-        export_saved_model(_serving_model(loaded.model), saved_model)
+        export_saved_model(serving_model(loaded.model), saved_model)
     export_tflite(saved_model, run.artifact("export/model.tflite"))
 
 

@@ -35,6 +35,7 @@ TEXTS = {
 PAGE_SAMPLES = {
     "image_classify": ("image_classify_sample", ("chelsea", "coffee", "astronaut", "rocket")),
     "detection": ("detection_sample", ("astronaut", "coffee", "chelsea", "rocket")),
+    "translate": ("translate_sample_en", ("Travel", "A cat", "Two paragraphs")),
 }
 
 

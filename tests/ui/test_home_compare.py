@@ -46,6 +46,7 @@ def test_home_has_a_card_per_app_with_weights_and_a_sample_link():
     links = {(link.proto.page, link.proto.query_string) for link in at.page_link}
     assert ("image_classify", "sample=chelsea") in links
     assert ("detection", "sample=astronaut") in links
+    assert ("translate", "sample=Travel") in links
     assert {"compare", "chains", "train", "runs"} <= {page for page, _ in links}
 
 

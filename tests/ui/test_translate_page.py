@@ -80,6 +80,15 @@ def test_a_sample_fills_the_text_area():
     assert at.text_area(key="translate_text").value == "The cat is sleeping on the sofa."
 
 
+def test_homes_sample_link_fills_the_text_area():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.query_params.update(sample="Travel")
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="translate_text").value.startswith("The train to Lisbon")
+    assert "sample" not in at.query_params
+
+
 def test_empty_text_is_an_error_not_a_traceback():
     at = press_translate(open_translate_page(), "   \n ")
     assert len(at.error) == 1 and "no text to translate" in at.error[0].value
