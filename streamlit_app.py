@@ -14,6 +14,7 @@ import streamlit as st  # noqa: E402
 
 from apps import APPS  # noqa: E402
 from shared.ui.presentation import apply_page_presets, presentation_toggle  # noqa: E402
+from shared.ui.runtime import keep_keras_state_between_runs  # noqa: E402
 
 # (file under shared/ui, title, icon, url path) of the pages that are not one app's.
 SHARED_PAGES = (
@@ -40,6 +41,7 @@ def build_pages():
     return {"TransferZoo": [home, *shared], "Apps": apps}
 
 
+keep_keras_state_between_runs()  # cached models stay fast from one click to the next
 st.set_page_config(page_title="TransferZoo", layout="wide")
 page = st.navigation(build_pages())
 apply_page_presets(page.url_path, presentation_toggle())
