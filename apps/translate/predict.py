@@ -13,6 +13,8 @@ from shared.cli import report_error
 
 DIRECTION_MODELS = {"en-pt": "bundled:bergamot_en_pt", "pt-en": "bundled:bergamot_pt_en"}
 MAX_BEAM_SIZE = 8
+# Greedy warm-up batches of different sizes and lengths (English or not, any text will do).
+WARM_UP = (["Hello."], ["Good morning, how are you today?", "Thank you."])
 
 
 @dataclass
@@ -68,9 +70,14 @@ class Predictor:
 
     @classmethod
     def load(cls, ref=None, *, runs_dir=None, target_language=None):
-        """Load ``ref`` (default ``bundled:bergamot_en_pt``) and warm its decoding steps."""
+        """Load ``ref`` (default ``bundled:bergamot_en_pt``) and warm its decoding steps.
+
+        Warm-up batches of two sizes and lengths leave the greedy steps traced for any
+        shape, so a user's first sentence does not wait for a trace (about 1 s).
+        """
         predictor = cls(load_translator(ref, runs_dir=runs_dir, target_language=target_language))
-        predictor.loaded.translate_sentences(["Hello."])
+        for sentences in WARM_UP:  # two shapes: the steps are traced once more, shape-free
+            predictor.loaded.translate_sentences(sentences)
         return predictor
 
     def predict(
