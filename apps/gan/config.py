@@ -22,7 +22,7 @@ class FinetuneConfig:
     learning_rate: float | None = field(
         default=None,
         metadata={
-            "help": "Adam learning rate of both networks (default 2e-4 DCGAN, 6e-4 Projected)"
+            "help": "Adam learning rate of both networks (default 2e-4 DCGAN, 1e-3 Projected)"
         },
     )
     feature_size: int | None = field(
