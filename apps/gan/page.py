@@ -6,6 +6,7 @@ at the top of this script, so reruns reuse it.
 
 import io
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,9 +17,9 @@ from shared.ui.widgets import cached_model, show_error
 
 KEY = "gan"
 TRAIN_COMMAND = (
-    "python -m apps.gan.finetune --data fashion-mnist --architecture projected --epochs 20"
+    "python -m apps.gan.finetune --data fashion-mnist --max-images 5000 --time-budget-minutes 6"
 )
-DISPLAY_WIDTH = 640  # generated images are 16-128 px: enlarge them to be seen
+DISPLAY_WIDTH = 960  # generated images are 16-128 px: enlarge them to be seen
 MAX_SAMPLES = 64
 
 
@@ -116,6 +117,7 @@ def render_curves(metrics, history):
     if {"train_seconds", "fid"} <= set(curve.columns):
         st.line_chart(curve, x="train_seconds", y="fid", x_label="training time (s)", y_label="FID")
     losses = pd.DataFrame(history.get("gan") or {})
+    losses = losses[[name for name in losses.columns if name.endswith("loss")]]  # not FID/KID
     if not losses.empty:
         losses.index = pd.RangeIndex(1, len(losses) + 1, name="epoch")
         st.line_chart(losses, x_label="epoch", y_label="loss")
@@ -139,7 +141,12 @@ def render_training(run):
     render_curves(metrics, history)
     grids = sorted(run.artifact("samples").glob("epoch*_0000.png"))
     if grids:
-        st.image(str(grids[-1]), caption=f"Fixed latents after {grids[-1].stem.split('_')[0]}")
+        from PIL import Image
+
+        with Image.open(grids[-1]) as grid:
+            pixels = np.asarray(grid.convert("RGB"))
+        epoch = grids[-1].stem.split("_")[0].removeprefix("epoch").lstrip("0") or "0"
+        st.image(upscale(pixels), caption=f"Fixed latents after epoch {epoch}")
 
 
 def main():

@@ -44,7 +44,7 @@ def test_without_runs_the_page_says_how_to_train_one(tmp_path, monkeypatch):
     at = open_gan_page()
     assert not at.error, [error.value for error in at.error]
     message = " ".join(info.value for info in at.info)
-    assert "python -m apps.gan.finetune --data fashion-mnist --architecture projected" in message
+    assert "python -m apps.gan.finetune --data fashion-mnist" in message
     assert not at.image
 
 
@@ -57,7 +57,10 @@ def test_a_trained_run_shows_samples_and_its_training(trained_runs_dir, monkeypa
     # Samples grid, interpolation strip and the last epoch's grid from the run folder.
     assert len(at.image) == 3
     assert "16 samples, seed 0" in at.image[0].captions[0]
-    assert len(at.get("vega_lite_chart")) == 2  # FID over training time, and the losses
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2  # FID over training time, and the losses (not FID/KID again)
+    assert '"title": "loss"' in charts[1].proto.spec
+    assert "Fixed latents after epoch 1" in at.image[2].captions[0]
     assert len(at.get("download_button")) == 1
     at.slider(key="gan_num_samples").set_value(4)
     at.number_input(key="gan_seed").set_value(7).run(timeout=TIMEOUT)
