@@ -157,9 +157,11 @@ def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **opti
     job_id = f"{_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     path = jobs_root(options.get("jobs_dir")) / job_id
     path.mkdir(parents=True)
-    runs_dir = options.get("runs_dir")
+    # Always explicit: the worker starts in the repository root, which need not be this
+    # process' working directory (the default ./runs of the pages).
+    runs_dir = runs_root(options.get("runs_dir"))
     args = [*args, *(["--name", job_id] if "--name" not in args else [])]
-    if runs_dir is not None and "--runs-dir" not in args:
+    if "--runs-dir" not in args:
         args += ["--runs-dir", str(runs_dir)]
     command = options.get("command") or _worker_command(app, path, args, time_budget_s)
     process = _spawn(command, path)
@@ -174,7 +176,7 @@ def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **opti
         created=_now().isoformat(timespec="seconds"),
         total_epochs=max(1, int(total_epochs)),
         time_budget_s=time_budget_s,
-        runs_dir=None if runs_dir is None else str(runs_dir),
+        runs_dir=str(runs_dir),
         label=label,
     )
     atomic_write_json(path / "job.json", job.to_dict())
@@ -247,11 +249,11 @@ def _exit_info(job):
 
 
 def _final_state(job, info, run):
-    if (job.path / "cancel").exists():
-        return "cancelled", "Cancelled."
-    code = info.get("returncode")
+    code = info.get("returncode")  # a job that finished is complete, even if cancel came late
     if code == 0 or (code is None and run is not None and run.state == "complete"):
         return "complete", ""
+    if (job.path / "cancel").exists():
+        return "cancelled", "Cancelled."
     last = log_tail(job, lines=1).strip()
     why = f"exit status {code}" if code is not None else "the process stopped unexpectedly"
     return "failed", f"Training failed ({why}): {last}" if last else f"Training failed ({why})."
@@ -303,6 +305,8 @@ def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train
     Ctrl-C lets the finetune mark its run "cancelled" itself; after a SIGKILL the run is
     marked here. Returns the final ``JobStatus``.
     """
+    if not _alive(job):  # it ended before the click reached us: nothing to cancel
+        return poll(job)
     (job.path / "cancel").write_text(_now().isoformat(timespec="seconds"))
     if _alive(job):
         _stop(job, signal.SIGINT, grace_s)

@@ -1,8 +1,9 @@
 """Extract an uploaded .zip dataset safely: no path escapes, no links, bounded size and count.
 
 Every member is checked before anything is written: absolute names (``/x``, ``C:x``, ``\\\\x``),
-``..`` parts, symbolic links and other special files, encrypted members, duplicate names and
-NUL bytes are refused; the member count and the declared total size are bounded, and the
+``..`` parts, symbolic links and other special files, encrypted members, duplicate names, a
+file and a folder of one name, names too long to write, compression methods Python cannot
+read and NUL bytes are refused; the member count and the declared total size are bounded, and the
 bytes actually written are counted again while extracting (a header can lie). The files go
 into a temporary sibling folder that is renamed into place only when all went well, so a
 refused archive leaves nothing behind.
@@ -22,6 +23,8 @@ MAX_MEMBERS = 20_000
 MAX_EXTRACTED_BYTES = 1024**3  # 1 GiB uncompressed
 CHUNK_BYTES = 1024 * 1024
 IGNORED_PARTS = ("__MACOSX", ".DS_Store")  # macOS' resource forks: not data
+SUPPORTED_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+MAX_NAME_BYTES = 255  # per file or folder name, as most file systems allow
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -60,15 +63,27 @@ def check_members(archive, *, max_bytes=MAX_EXTRACTED_BYTES, max_members=MAX_MEM
         raise UnsafeZipError(
             f"{declared / 2**20:,.0f} MB once extracted; the limit is {max_bytes / 2**20:,.0f} MB"
         )
-    members, seen = [], set()
+    members, files, folders = [], set(), set()
     for info in infos:
         parts = _member_parts(info)
         if not parts or any(part in IGNORED_PARTS for part in parts):
             continue
+        if info.compress_type not in SUPPORTED_METHODS:
+            raise UnsafeZipError(f"{info.filename!r}: compression method {info.compress_type} "
+                                 "is not supported (use Deflate, the default of zip tools)")
+        if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
+            raise UnsafeZipError(f"{info.filename!r}: a name longer than {MAX_NAME_BYTES} bytes")
         key = "/".join(parts)
-        if key in seen and not info.is_dir():
+        parents = {"/".join(parts[:end]) for end in range(1, len(parts))}
+        if info.is_dir():
+            parents.add(key)
+        elif key in files or key in folders:
             raise UnsafeZipError(f"{info.filename!r}: appears twice in the archive")
-        seen.add(key)
+        else:
+            files.add(key)
+        if parents & files:
+            raise UnsafeZipError(f"{info.filename!r}: a file and a folder share a name")
+        folders |= parents
         members.append((info, parts))
     if not any(not info.is_dir() for info, _ in members):
         raise UnsafeZipError("the archive holds no files")
@@ -138,9 +153,12 @@ def extract_zip(source, target, *, max_bytes=MAX_EXTRACTED_BYTES, max_members=MA
             members = check_members(archive, max_bytes=max_bytes, max_members=max_members)
             _extract_members(archive, members, folder, max_bytes)
         os.replace(folder, target)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
         shutil.rmtree(folder, ignore_errors=True)
         raise UnsafeZipError(f"not a valid zip file ({error})") from None
+    except OSError as error:  # e.g. a name the file system refuses
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UnsafeZipError(f"could not be extracted ({error.strerror or error})") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -8,7 +8,7 @@ every few seconds as a fragment, without rerunning the whole page.
 import pandas as pd
 import streamlit as st
 
-from shared.jobs import cancel_job, jobs_root, list_jobs, log_tail, poll
+from shared.jobs import cancel_job, find_run, jobs_root, list_jobs, log_tail, poll
 
 KEY = "train"
 REFRESH_S = 2.0
@@ -69,7 +69,9 @@ def progress_text(job, status):
 
 def render_outcome(job, status):
     """What came out: the run, or why it failed."""
-    if status.state == "complete" and status.run_ref:
+    if status.state == "complete" and status.run_ref and find_run(job) is None:
+        st.info(f"Run `{status.run_ref}` finished; it is no longer in the runs registry.")
+    elif status.state == "complete" and status.run_ref:
         st.success(f"Run `{status.run_ref}` is complete and in the runs registry.")
         st.page_link(
             "shared/ui/runs_page.py",
@@ -101,19 +103,27 @@ def render_job(job, status):
         st.code(log_tail(job) or "(nothing yet)", language=None)
 
 
+def shown_jobs():
+    """``[(job, status)]``: every running job, then the newest others, ``SHOWN_JOBS`` in all
+    (a long job stays in view, with its Cancel button, however many start after it)."""
+    polled = [(job, poll(job)) for job in list_jobs()]
+    running = [pair for pair in polled if pair[1].state == "running"]
+    others = [pair for pair in polled if pair[1].state != "running"]
+    return running + others[: max(0, SHOWN_JOBS - len(running))], len(polled)
+
+
 def _monitor(was_running):
-    jobs = list_jobs()
-    if not jobs:
+    shown, total = shown_jobs()
+    if not shown:
         st.info("No training jobs yet: start one above.")
         return
     running = False
-    for job in jobs[:SHOWN_JOBS]:
-        status = poll(job)
+    for job, status in shown:
         running |= status.state == "running"
         with st.container(border=True):
             render_job(job, status)
-    if len(jobs) > SHOWN_JOBS:
-        st.caption(f"{len(jobs) - SHOWN_JOBS} older jobs are kept in {jobs_root()}.")
+    if total > len(shown):
+        st.caption(f"{total - len(shown)} older jobs are kept in {jobs_root()}.")
     if was_running and not running:
         st.rerun(scope="app")  # stop refreshing; the model lists pick up the new run
 
@@ -121,5 +131,5 @@ def _monitor(was_running):
 def jobs_section():
     """The job list; refreshes itself every ``REFRESH_S`` seconds while a job runs."""
     st.subheader("Jobs")
-    running = any(poll(job).state == "running" for job in list_jobs()[:SHOWN_JOBS])
+    running = any(status.state == "running" for _, status in shown_jobs()[0])
     st.fragment(_monitor, run_every=REFRESH_S if running else None)(running)

@@ -1,6 +1,7 @@
 """Reading a run's files for the Runs page: curves, figures, downloads and exports."""
 
 import csv
+import functools
 import io
 import logging
 import zipfile
@@ -100,25 +101,31 @@ def _size(path):
 
 
 def download(label, path, key):
-    """A button that prepares ``path`` (a file, or a folder as .zip), then a download button."""
+    """A download button for ``path`` (a file, or a folder as .zip), read only when clicked.
+
+    The bytes are made on the click (Streamlit's deferred download), so nothing large is
+    kept in the session between reruns.
+    """
     path = Path(path)
     if not path.exists():
         return
     if _size(path) > MAX_DOWNLOAD_BYTES:
         st.caption(f"{label}: too large to download here; it is at {path}.")
         return
-    prepared_key = f"{key}_data"
-    if prepared_key not in st.session_state:
-        if st.button(f"Prepare {label}", key=f"{key}_prepare", icon=":material/download:"):
-            st.session_state[prepared_key] = (
-                path.read_bytes() if path.is_file() else zip_directory(path)
-            )
-            st.rerun()
-        return
     name = path.name if path.is_file() else f"{path.name}.zip"
     st.download_button(
-        f"Download {label}", st.session_state[prepared_key], file_name=name, key=f"{key}_download"
+        f"Download {label}",
+        functools.partial(_file_bytes, path),
+        file_name=name,
+        mime="application/zip" if path.is_dir() else "application/octet-stream",
+        key=f"{key}_download",
+        icon=":material/download:",
     )
+
+
+def _file_bytes(path):
+    """The file's bytes, or the folder as zip bytes."""
+    return path.read_bytes() if path.is_file() else zip_directory(path)
 
 
 def export_classifier(run):

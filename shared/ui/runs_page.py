@@ -122,9 +122,12 @@ def choose_run(runs):
     """The run select box, preselected from ``?run=<app>/<id>`` (the Train page's link)."""
     names = [f"{run.app}/{run.run_id}" for run in runs]
     requested = st.query_params.get("run")
-    if requested in names:
-        st.session_state[f"{KEY}_run"] = requested
+    if requested is not None:
         del st.query_params["run"]
+        if requested in names:
+            st.session_state[f"{KEY}_run"] = requested
+        else:
+            st.info(f"Run {requested} is not listed: it was deleted, or the app filter hides it.")
     name = st.selectbox("Run", names, key=f"{KEY}_run")
     return runs[names.index(name)]
 

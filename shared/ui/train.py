@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from shared.jobs import UnsafeZipError, extract_zip, jobs_root, start_job
+from shared.jobs import extract_zip, jobs_root, start_job
 from shared.safe_zip import data_root
 from shared.ui.inputs import UPLOAD_LIMITS_MB, too_large
 from shared.ui.job_view import jobs_section
@@ -68,7 +68,9 @@ def extract_upload(uploaded):
         return data_root(target)
     try:
         return extract_zip(content, target)
-    except UnsafeZipError as error:
+    except ValueError as error:  # UnsafeZipError, or the target appeared meanwhile
+        if target.is_dir():  # another session extracted the same archive first
+            return data_root(target)
         show_error(f"{uploaded.name} was refused: {error}", hint="Upload a plain .zip dataset.")
         return None
 
@@ -85,7 +87,7 @@ def resolve_dataset(app, kind, value):
         if path is None or not path.exists():
             show_error(f"No folder or file {value!r} on the server.", hint="Give an existing path.")
             return None
-        return str(path)
+        return str(path.resolve())  # the training process starts in another folder
     if kind == "zip":
         if value is None:
             show_error("No .zip uploaded yet.", hint="Upload the dataset as a .zip file.")

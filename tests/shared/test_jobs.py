@@ -14,7 +14,7 @@ import pytest
 
 from shared import jobs, runs
 from shared.jobs import UnsafeZipError, cancel_job, extract_zip, list_jobs, load_job, poll
-from shared.safe_zip import data_root
+from shared.safe_zip import check_members, data_root
 
 TIMEOUT_S = 60
 
@@ -86,6 +86,28 @@ def test_encrypted_members_are_refused(tmp_path):
     with pytest.raises(UnsafeZipError, match="encrypted"):
         extract_zip(content, tmp_path / "a")
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("cats", b"a file"), ("cats/a.png", b"1")],
+        [("cats/a.png", b"1"), ("cats", b"a file")],
+        [("cats/" + "x" * 300 + ".png", b"1")],
+    ],
+    ids=["file then folder", "folder then file", "name too long"],
+)
+def test_unwritable_layouts_are_refused_before_writing(tmp_path, members):
+    with pytest.raises(UnsafeZipError):
+        extract_zip(make_zip(members), tmp_path / "a")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_compression_method_python_cannot_read_is_refused(tmp_path):
+    with zipfile.ZipFile(io.BytesIO(make_zip([("cats/a.png", b"1")]))) as archive:
+        archive.infolist()[0].compress_type = 9  # Deflate64, as Windows writes large zips
+        with pytest.raises(UnsafeZipError, match="compression method 9"):
+            check_members(archive)
 
 
 def test_not_a_zip_and_empty_zip_are_refused(tmp_path):
@@ -238,6 +260,22 @@ def test_cancel_stops_the_process_group_and_marks_the_run(tmp_path, runs_dir):
     assert jobs._process_start_ticks(grandchild) is None  # the whole group is gone
     (run,) = runs.list_runs("image_classify", runs_dir=runs_dir)
     assert run.state == "cancelled" and "Train page" in run.status.get("message", "")
+
+
+def test_cancel_after_the_job_finished_keeps_it_complete(tmp_path):
+    job = jobs.start_job("image_classify", [], jobs_dir=tmp_path, command=fake_command("pass\n"))
+    assert wait_until(job, jobs.FINISHED).state == "complete"
+    status = cancel_job(job, grace_s=1)  # the click came after the end
+    assert status.state == "complete" and not (job.path / "cancel").exists()
+
+
+def test_the_runs_folder_is_always_given_to_the_worker(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path / "registry"))
+    job = jobs.start_job("image_classify", ["--data", "x"], jobs_dir=tmp_path / "jobs")
+    cancel_job(job, grace_s=1)
+    command = list(job.command)
+    assert command[command.index("--runs-dir") + 1] == str(tmp_path / "registry")
+    assert job.runs_dir == str(tmp_path / "registry")
 
 
 def test_cancel_with_ctrl_c_lets_the_job_exit_itself(tmp_path):

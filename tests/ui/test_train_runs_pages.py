@@ -1,6 +1,7 @@
 """The Train and Runs pages through ``AppTest``: dataset checks, jobs, runs, deletion."""
 
 import io
+import shutil
 import sys
 import textwrap
 import time
@@ -74,6 +75,7 @@ def test_train_page_offers_the_trainable_apps(registry):
         ("slip.zip", [("cats/a.png", b"1"), ("../../evil.png", b"x")], "would leave"),
         ("abs.zip", [("/etc/evil.png", b"x")], "an absolute path"),
         ("empty.zip", [], "no files"),
+        ("clash.zip", [("cats", b"a file"), ("cats/a.png", b"1")], "share a name"),
     ],
 )
 def test_unsafe_zip_uploads_are_refused(registry, name, members, message):
@@ -135,6 +137,7 @@ def test_a_finished_job_shows_curves_and_its_run(registry):
         run.set_status("complete")
         history = [{{"epoch": e, "phase": 1, "loss": 1 / e, "accuracy": e / 4}} for e in (1, 2, 3)]
         (job_dir / "progress.json").write_text(json.dumps({{"phase": 1, "history": history}}))
+        (job_dir / "exit.json").write_text(json.dumps({{"returncode": 0, "run": run.ref}}))
     """
     command = [sys.executable, "-c", textwrap.dedent(body)]
     job = jobs.start_job("image_classify", [], total_epochs=3, label="fake", command=command)
@@ -147,6 +150,14 @@ def test_a_finished_job_shows_curves_and_its_run(registry):
     assert len(at.get("vega_lite_chart")) == 2  # the loss and the accuracy curves
     (link,) = [link for link in at.page_link if link.proto.page == "runs"]
     assert link.proto.query_string.startswith("run=image_classify")
+    # The run deleted afterwards: the job no longer claims it, and its link says so.
+    (run,) = runs.list_runs("image_classify")
+    shutil.rmtree(run.path)
+    at = open_page(TRAIN)
+    assert "no longer in the runs registry" in " ".join(info.value for info in at.info)
+    make_run(registry)  # another run, so the page lists something
+    at = open_page(RUNS, run=f"image_classify/{run.run_id}")
+    assert "is not listed" in " ".join(info.value for info in at.info)
 
 
 def make_run(registry, app="image_classify", state="complete"):
@@ -174,10 +185,7 @@ def test_runs_page_shows_a_run(registry):
     assert {metric.label for metric in at.metric} >= {"accuracy", "macro_recall"}
     assert len(at.get("vega_lite_chart")) == 2  # loss, and accuracy
     assert any("confusion.png" in image.captions[0] for image in at.image)
-    prepare = at.button(key=f"runs_{run.app}_{run.run_id}_model_prepare")
-    prepare.click().run()
-    assert not at.exception, at.exception
-    assert at.get("download_button"), "no download button after preparing"
+    assert at.get("download_button"), "no download button for the model"
 
 
 def test_runs_page_deletes_only_after_confirmation(registry):
