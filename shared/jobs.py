@@ -15,6 +15,7 @@ import dataclasses
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ JOBS_DIR_ENV = "TRANSFERZOO_JOBS_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FINISHED = ("complete", "failed", "cancelled")
 CANCEL_GRACE_S = 8.0
+KEPT_UPLOADS = 10  # extracted dataset zips kept for reuse (the same zip is not extracted twice)
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras' bold progress bars
 _CHILDREN = {}  # job_id -> Popen of the jobs this process started (for their exit status)
 
@@ -181,6 +183,23 @@ def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **opti
     )
     atomic_write_json(path / "job.json", job.to_dict())
     return job
+
+
+def prune_uploads(folder, *, keep=KEPT_UPLOADS):
+    """Delete all but the ``keep`` newest extracted uploads in ``folder``, except those a
+    running job reads. Returns the folders deleted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    in_use = " ".join(" ".join(job.command) for job in list_jobs() if _alive(job))
+    extracted = [path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")]
+    extracted.sort(key=lambda path: path.stat().st_mtime, reverse=True)
+    deleted = []
+    for path in extracted[keep:]:
+        if str(path) not in in_use:
+            shutil.rmtree(path, ignore_errors=True)
+            deleted.append(path)
+    return deleted
 
 
 def load_job(path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from shared.jobs import extract_zip, jobs_root, start_job
+from shared.jobs import extract_zip, jobs_root, prune_uploads, start_job
 from shared.safe_zip import data_root
 from shared.ui.inputs import UPLOAD_LIMITS_MB, too_large
 from shared.ui.job_view import jobs_section
@@ -66,6 +66,7 @@ def extract_upload(uploaded):
     target = jobs_root() / "uploads" / hashlib.sha256(content).hexdigest()[:16]
     if target.is_dir():
         return data_root(target)
+    prune_uploads(target.parent)
     try:
         return extract_zip(content, target)
     except ValueError as error:  # UnsafeZipError, or the target appeared meanwhile

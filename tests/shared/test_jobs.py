@@ -278,6 +278,25 @@ def test_the_runs_folder_is_always_given_to_the_worker(tmp_path, monkeypatch):
     assert job.runs_dir == str(tmp_path / "registry")
 
 
+def test_old_uploads_are_pruned_but_not_one_a_running_job_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv(jobs.JOBS_DIR_ENV, str(tmp_path / "jobs"))
+    uploads = tmp_path / "jobs" / "uploads"
+    folders = []
+    for age in range(6):
+        folder = uploads / f"upload{age}"
+        (folder / "cats").mkdir(parents=True)
+        os.utime(folder, (time.time() - 100 * age, time.time() - 100 * age))
+        folders.append(folder)
+    reading = fake_command("import time; time.sleep(60)\n") + [str(folders[5] / "cats")]
+    job = jobs.start_job("image_classify", [], command=reading)
+    try:
+        deleted = jobs.prune_uploads(uploads, keep=2)
+    finally:
+        cancel_job(job, grace_s=1)
+    assert sorted(deleted) == folders[2:5]
+    assert [folder.exists() for folder in folders] == [True, True, False, False, False, True]
+
+
 def test_cancel_with_ctrl_c_lets_the_job_exit_itself(tmp_path):
     body = """
         import time
