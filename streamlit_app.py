@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # so `apps` and `shared` import however Streamlit
 import streamlit as st  # noqa: E402
 
 from apps import APPS  # noqa: E402
+from shared.ui.preload import preload_default_models  # noqa: E402
 from shared.ui.presentation import apply_page_presets, presentation_toggle  # noqa: E402
 from shared.ui.runtime import keep_keras_state_between_runs  # noqa: E402
 
@@ -42,6 +43,7 @@ def build_pages():
 
 
 keep_keras_state_between_runs()  # cached models stay fast from one click to the next
+preload_default_models()  # once per process, in the background ($TRANSFERZOO_PRELOAD=0: off)
 st.set_page_config(page_title="TransferZoo", layout="wide")
 page = st.navigation(build_pages())
 apply_page_presets(page.url_path, presentation_toggle())

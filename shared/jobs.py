@@ -192,7 +192,9 @@ def prune_uploads(folder, *, keep=KEPT_UPLOADS):
     if not folder.is_dir():
         return []
     in_use = " ".join(" ".join(job.command) for job in list_jobs() if _alive(job))
-    extracted = [path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")]
+    extracted = [
+        path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")
+    ]
     extracted.sort(key=lambda path: path.stat().st_mtime, reverse=True)
     deleted = []
     for path in extracted[keep:]:

@@ -69,8 +69,10 @@ def check_members(archive, *, max_bytes=MAX_EXTRACTED_BYTES, max_members=MAX_MEM
         if not parts or any(part in IGNORED_PARTS for part in parts):
             continue
         if info.compress_type not in SUPPORTED_METHODS:
-            raise UnsafeZipError(f"{info.filename!r}: compression method {info.compress_type} "
-                                 "is not supported (use Deflate, the default of zip tools)")
+            raise UnsafeZipError(
+                f"{info.filename!r}: compression method {info.compress_type} "
+                "is not supported (use Deflate, the default of zip tools)"
+            )
         if any(len(part.encode()) > MAX_NAME_BYTES for part in parts):
             raise UnsafeZipError(f"{info.filename!r}: a name longer than {MAX_NAME_BYTES} bytes")
         key = "/".join(parts)

@@ -27,6 +27,8 @@ def _set_test_environment():
     os.environ["KERAS_BACKEND"] = "tensorflow"
     os.environ["TRANSFERZOO_RUNS_DIR"] = _temp_dir("transferzoo-runs-")
     os.environ["KERAS_HOME"] = _temp_dir("transferzoo-keras-home-")  # keras writes keras.json
+    # Pages load models when a test asks them to, not all at once in the background.
+    os.environ["TRANSFERZOO_PRELOAD"] = "0"
     # Defaults: CI may point the cache at a shared directory so conversions happen once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not os.environ.get("TRANSFERZOO_CACHE"):

@@ -161,11 +161,22 @@ def loading_message(spec, ref):
     return f"Loading {ref or 'the default model'}…"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+# Room for the four input apps' default models (preloaded, see shared.ui.preload), the other
+# EfficientNet-Lite sizes of the Compare page and a few runs: about 2.5 GB at most on CPU.
+MAX_LOADED_MODELS = 8
+
+
+@st.cache_resource(show_spinner=False, max_entries=MAX_LOADED_MODELS)
 def _load_model(_loader_fn, loader_name, ref):
     # `_loader_fn` is not hashed (leading underscore); `loader_name` keeps two apps' loaders
     # apart when they are given the same reference string.
     return _loader_fn(ref)
+
+
+def load_once(loader_fn, ref):
+    """``loader_fn(ref)`` through the process-wide model cache (no Streamlit elements)."""
+    loader_name = f"{loader_fn.__module__}.{getattr(loader_fn, '__qualname__', loader_fn)}"
+    return _load_model(loader_fn, loader_name, ref)
 
 
 def _offline_hint(spec, error):
@@ -190,10 +201,9 @@ def cached_model(loader_fn, ref, *, spec=None, spinner=None):
     Returns:
         The loaded object, or None after showing an ``st.error`` that says what to do.
     """
-    loader_name = f"{loader_fn.__module__}.{getattr(loader_fn, '__qualname__', loader_fn)}"
     try:
         with st.spinner(spinner or loading_message(spec, ref)):
-            return _load_model(loader_fn, loader_name, ref)
+            return load_once(loader_fn, ref)
     except ValueError as error:  # OfflineError, unknown reference, incomplete run...
         show_error(error, hint=_offline_hint(spec, error))
     except Exception as error:  # a page shows a message, never a traceback
