@@ -58,6 +58,36 @@ class Hypothesis:
         return self.log_prob / max(len(self.tokens), 1)
 
 
+def _self_attention_block(layer, x, cache, index):
+    """A Whisper decoder layer's pre-norm, causal, cached self-attention and its residual."""
+    mask = layer._compute_self_attention_mask(
+        decoder_sequence=x,
+        decoder_padding_mask=None,
+        decoder_attention_mask=None,
+        use_causal_mask=True,
+        self_attention_cache=cache,
+        self_attention_cache_update_index=index,
+    )
+    normed = layer._self_attention_layer_norm(x)
+    attended, cache = layer._self_attention_layer(
+        query=normed, value=normed, attention_mask=mask, cache=cache, cache_update_index=index
+    )
+    return x + attended, cache
+
+
+def _shared_cross_attention(layer, x, keys, values):
+    """Cross-attention of every row of ``x`` (beams, 1, dim) to one window's ``keys`` and
+    ``values`` (frames, heads, head_dim): broadcast instead of one copy per beam, as in
+    keras' MultiHeadAttention (scaled dot product, softmax, output projection)."""
+    from keras import ops
+
+    attention = layer._cross_attention_layer
+    query = attention._query_dense(layer._cross_attention_layer_norm(x))  # (b, 1, h, d)
+    query = query * ops.cast(1.0 / np.sqrt(attention._key_dim), query.dtype)
+    scores = ops.softmax(ops.einsum("bqhd,fhd->bhqf", query, keys), axis=-1)
+    return attention._output_dense(ops.einsum("bhqf,fhd->bqhd", scores, values))
+
+
 def log_softmax(logits):
     """Numerically stable log-softmax over the last axis (numpy)."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -85,6 +115,7 @@ class WhisperGenerator:
         self._encode = compile_step(lambda features: self.encoder(features, training=False))
         self._prefill = compile_step(self._prefill_function)
         self._step = compile_step(self._step_function)
+        self._beam_step = compile_step(self._beam_step_function)
 
     def _decode(self, tokens, encoder_output, self_cache, index, cross_cache, cross_index):
         """Decoder layers with caches; returns (logits of the last token, caches)."""
@@ -115,6 +146,33 @@ class WhisperGenerator:
 
     def _step_function(self, tokens, encoder_output, self_cache, cross_cache, index):
         return self._decode(tokens, encoder_output, self_cache, index, cross_cache, None)
+
+    def _beam_step_function(self, tokens, self_cache, cross_cache, index, rows):
+        """A step of beams that all decode one window: ``self_cache`` rows are reordered
+        to the beams they extend (``rows``) in-graph, and ``cross_cache`` is that window's
+        (1, layers, 2, frames, heads, head_dim), attended by every beam without copies."""
+        from keras import ops
+
+        self_cache = ops.take(self_cache, rows, axis=0)
+        backbone = self.backbone
+        x = backbone.decoder_embeddings(tokens, start_index=index)
+        self_caches = []
+        for i, layer in enumerate(backbone.decoder_transformer_layers):
+            x, layer_cache = _self_attention_block(layer, x, self_cache[:, i, ...], index)
+            self_caches.append(layer_cache)
+            x = x + _shared_cross_attention(layer, x, cross_cache[0, i, 0], cross_cache[0, i, 1])
+            residual = x
+            x = layer._feedforward_layer_norm(x)
+            x = layer._feedforward_output_dense(layer._feedforward_intermediate_dense(x))
+            x = x + residual
+        hidden = backbone.decoder_layer_norm(x[:, -1:, :])
+        logits = backbone.token_embedding(hidden, reverse=True)[:, 0, :]
+        return ops.cast(logits, "float32"), ops.stack(self_caches, axis=1)
+
+    def beam_step(self, tokens, self_cache, cross_cache, index, rows):
+        """Logits and self-attention caches of ``tokens`` (beams, 1) of one window, each
+        beam continuing the cache row ``rows[beam]``."""
+        return self._beam_step(tokens, self_cache, cross_cache, index, rows)
 
     def empty_caches(self, batch_size, encoder_length, length=None):
         """Zero self-/cross-attention caches: (batch, layers, 2, length, heads, head_dim).

@@ -109,13 +109,12 @@ def _expand(beams, log_probs, width, eot):
 def beam_search(generator, encoder_output, prompt, options):
     """Beam search over one window (``encoder_output`` of batch 1); returns the best
     ``Hypothesis`` by length-normalised log-probability."""
-    from keras import ops
-
     width = options.beam_size
-    encoder_output = ops.repeat(encoder_output, width, axis=0)
-    tokens = np.tile(np.asarray(prompt, "int32"), (width, 1))
+    # The prompt is read once (batch 1): its self-attention cache is copied to the beams at
+    # the first reorder, and the window's cross-attention keys/values are shared by them.
+    tokens = np.asarray(prompt, "int32")[None, :]
     self_cache, cross_cache = generator.empty_caches(
-        width, int(encoder_output.shape[1]), len(prompt) + options.max_new_tokens
+        1, int(encoder_output.shape[1]), len(prompt) + options.max_new_tokens
     )
     logits, self_cache, cross_cache = generator._prefill(
         tokens, encoder_output, self_cache, cross_cache
@@ -132,13 +131,12 @@ def beam_search(generator, encoder_output, prompt, options):
         if len(finished) >= width or not beams or step == limit - 1:
             break
         rows = np.asarray(rows + [rows[0]] * (width - len(rows)), "int32")
-        self_cache = ops.take(self_cache, rows, axis=0)
         step_tokens = np.asarray(
             [beam.tokens[-1] for beam in beams] + [eot] * (width - len(beams)), "int32"
         )
         index = np.asarray(len(prompt) + step, "int32")
-        logits, self_cache, _ = generator._step(
-            step_tokens[:, None], encoder_output, self_cache, cross_cache, index
+        logits, self_cache = generator.beam_step(
+            step_tokens[:, None], self_cache, cross_cache, index, rows
         )
     # Beams still open when the search stops compete too (as Whisper does when too few
     # hypotheses finished): a long transcript cut by the token limit is still a transcript.

@@ -92,3 +92,27 @@ def test_timestamps_start_and_pair(generator, encoder_output):
         assert tokens[0] >= SPECIAL.timestamp_begin
         stamps = [token for token in tokens if token >= SPECIAL.timestamp_begin]
         assert stamps == sorted(stamps)
+
+
+def test_beam_step_with_shared_cross_attention_equals_the_batched_step(generator, encoder_output):
+    """Beams attend one window's cross keys/values without copies: the same logits and
+    self-attention caches as the plain step on the window repeated per beam."""
+    from keras import ops
+
+    width, window = 3, encoder_output[:1]
+    frames = int(window.shape[1])
+    self_cache, cross_cache = generator.empty_caches(1, frames, 12)
+    _, self_cache, cross_cache = generator._prefill(
+        np.asarray([PROMPT], "int32"), window, self_cache, cross_cache
+    )
+    rows = np.zeros(width, "int32")
+    beams_cache = ops.take(self_cache, rows, axis=0)
+    tokens = np.asarray([[5], [17], [42]], "int32")
+    index = np.asarray(len(PROMPT), "int32")
+    shared_logits, shared_cache = generator.beam_step(tokens, self_cache, cross_cache, index, rows)
+    repeated = ops.repeat(cross_cache, width, axis=0)
+    window_per_beam = ops.repeat(window, width, axis=0)
+    logits, cache, _ = generator._step(tokens, window_per_beam, beams_cache, repeated, index)
+    np.testing.assert_allclose(np.asarray(shared_logits), np.asarray(logits), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(shared_cache), np.asarray(cache), atol=1e-6)
+    assert not np.allclose(np.asarray(shared_logits)[0], np.asarray(shared_logits)[1])
