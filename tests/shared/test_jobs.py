@@ -15,17 +15,9 @@ import pytest
 from shared import jobs, runs
 from shared.jobs import UnsafeZipError, cancel_job, extract_zip, list_jobs, load_job, poll
 from shared.safe_zip import check_members, data_root
+from tests.zips import zip_bytes
 
 TIMEOUT_S = 60
-
-
-def make_zip(members):
-    """A zip of ``[(name, bytes)]`` or ``[(ZipInfo, bytes)]`` members."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in members:
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def special_member(name, mode, content=b""):
@@ -71,7 +63,7 @@ def test_zip_slip_corpus_is_refused_and_leaves_nothing(tmp_path, case):
     outside.mkdir()
     target = outside / "inner" / "dataset"
     try:
-        content = make_zip(ZIP_SLIP_CORPUS[case])
+        content = zip_bytes(ZIP_SLIP_CORPUS[case])
     except ValueError:  # zipfile itself refuses to write some of these names
         pytest.skip(f"zipfile cannot write the {case!r} member")
     with pytest.raises(UnsafeZipError):
@@ -82,7 +74,7 @@ def test_zip_slip_corpus_is_refused_and_leaves_nothing(tmp_path, case):
 
 
 def test_encrypted_members_are_refused(tmp_path):
-    content = mark_encrypted(make_zip([("cats/a.png", b"secret")]))
+    content = mark_encrypted(zip_bytes([("cats/a.png", b"secret")]))
     with pytest.raises(UnsafeZipError, match="encrypted"):
         extract_zip(content, tmp_path / "a")
     assert not (tmp_path / "a").exists()
@@ -99,12 +91,12 @@ def test_encrypted_members_are_refused(tmp_path):
 )
 def test_unwritable_layouts_are_refused_before_writing(tmp_path, members):
     with pytest.raises(UnsafeZipError):
-        extract_zip(make_zip(members), tmp_path / "a")
+        extract_zip(zip_bytes(members), tmp_path / "a")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_compression_method_python_cannot_read_is_refused(tmp_path):
-    with zipfile.ZipFile(io.BytesIO(make_zip([("cats/a.png", b"1")]))) as archive:
+    with zipfile.ZipFile(io.BytesIO(zip_bytes([("cats/a.png", b"1")]))) as archive:
         archive.infolist()[0].compress_type = 9  # Deflate64, as Windows writes large zips
         with pytest.raises(UnsafeZipError, match="compression method 9"):
             check_members(archive)
@@ -114,11 +106,11 @@ def test_not_a_zip_and_empty_zip_are_refused(tmp_path):
     with pytest.raises(UnsafeZipError, match="not a valid zip"):
         extract_zip(b"PK\x03\x04 this is not really a zip", tmp_path / "a")
     with pytest.raises(UnsafeZipError, match="no files"):
-        extract_zip(make_zip([("empty/", b"")]), tmp_path / "b")
+        extract_zip(zip_bytes([("empty/", b"")]), tmp_path / "b")
 
 
 def test_size_and_count_limits(tmp_path):
-    content = make_zip([(f"cats/{index}.png", b"x" * 100) for index in range(10)])
+    content = zip_bytes([(f"cats/{index}.png", b"x" * 100) for index in range(10)])
     with pytest.raises(UnsafeZipError, match="members; the limit is 5"):
         extract_zip(content, tmp_path / "a", max_members=5)
     with pytest.raises(UnsafeZipError, match="once extracted"):
@@ -127,7 +119,7 @@ def test_size_and_count_limits(tmp_path):
 
 
 def test_a_lying_size_header_is_caught_while_extracting(tmp_path):
-    content = bytearray(make_zip([("cats/a.png", b"y" * 4000)]))
+    content = bytearray(zip_bytes([("cats/a.png", b"y" * 4000)]))
     # Lower the uncompressed size in the central directory: the declared total passes the
     # limit; the bytes written are counted again (zipfile then also fails its CRC check).
     central = content.rfind(b"PK\x01\x02")
@@ -138,7 +130,7 @@ def test_a_lying_size_header_is_caught_while_extracting(tmp_path):
 
 
 def test_a_good_zip_is_extracted_and_its_wrapper_folder_skipped(tmp_path):
-    content = make_zip(
+    content = zip_bytes(
         [
             ("flowers/", b""),
             ("flowers/roses/1.png", b"rose"),

@@ -4,12 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from shared.ui.render import crop
+from tests.ui.apptest import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "shared/ui/chains.py"
 LIBRIVOX = Path(
     "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
@@ -18,13 +16,7 @@ TIMEOUT = 300
 
 
 def open_chains(chain=None):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    if chain is not None:
-        at.radio(key="chain_kind").set_value(chain).run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=TIMEOUT, radio=chain and ("chain_kind", chain))
 
 
 def headings(at):

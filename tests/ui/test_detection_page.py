@@ -1,25 +1,17 @@
 """The Object detection page through ``streamlit.testing.v1.AppTest`` (offline, temp cache)."""
 
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
+from tests.ui.apptest import open_page
+
 PAGE = "apps/detection/page.py"
 TIMEOUT = 180
 
 
 def open_detection_page(source=None):
     """The app switched to the detection page (optionally to an image source), run once."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
-    at.switch_page(PAGE).run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    if source is not None:
-        at.radio(key="detection_source").set_value(source).run(timeout=TIMEOUT)
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=TIMEOUT, radio=source and ("detection_source", source))
 
 
 def metric_values(at):

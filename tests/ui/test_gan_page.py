@@ -1,28 +1,22 @@
 """The Image generation page through ``streamlit.testing.v1.AppTest`` (offline, temp runs)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
 from apps.gan.finetune import run_finetune
+from tests.ui.apptest import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "apps/gan/page.py"
 TIMEOUT = 180
 
 
 def open_gan_page():
     """The app switched to the GAN page, run once, without an exception."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run(timeout=TIMEOUT)
-    at.switch_page(PAGE).run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Home, presentation mode and the Compare page through ``AppTest`` (offline, temp dirs)."""
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -9,9 +8,8 @@ from skimage import data
 from streamlit.testing.v1 import AppTest
 
 from apps import APPS
+from tests.ui import apptest
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 COMPARE = "shared/ui/compare.py"
 CAT_CLASSES = ("tabby", "tiger cat", "Egyptian cat")
 TIMEOUT = 300
@@ -19,12 +17,7 @@ TIMEOUT = 300
 
 def open_page(page=None, **query):
     """The app run once on Home, then switched to ``page`` with ``query`` in its URL."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    if page is not None:
-        at.query_params.update(query)
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_page(page, timeout=TIMEOUT, **query)
 
 
 def errors(at):

@@ -8,6 +8,8 @@ from PIL import Image
 from skimage import data
 from streamlit.testing.v1 import AppTest
 
+from tests.ui.apptest import open_page
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 PAGE = "apps/image_classify/page.py"
@@ -25,10 +27,7 @@ def page_text(at):
 
 
 def open_classifier_page():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=TIMEOUT)
 
 
 def test_home_page_lists_the_image_app():

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from shared.audio import decode_audio, encode_wav
+from tests.ui.apptest import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -20,13 +21,7 @@ TIMEOUT = 180
 
 def open_speech_page(source=None):
     """The app switched to the speech page (optionally to an audio source), run once."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(PAGE).run(timeout=TIMEOUT)
-    assert not at.exception, at.exception
-    if source is not None:
-        at.radio(key="speech_source").set_value(source).run(timeout=TIMEOUT)
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=TIMEOUT, radio=source and ("speech_source", source))
 
 
 def upload(at, name, content, mime="audio/wav"):

@@ -1,23 +1,21 @@
 """The Train and Runs pages through ``AppTest``: dataset checks, jobs, runs, deletion."""
 
-import io
 import shutil
 import sys
 import textwrap
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from shared import jobs, runs
 from shared.ui.inputs import UPLOAD_LIMITS_MB
+from tests.ui import apptest
+from tests.zips import zip_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 TRAIN = "shared/ui/train.py"
 RUNS = "shared/ui/runs_page.py"
 TIMEOUT = 120
@@ -31,23 +29,11 @@ def registry(runs_dir, monkeypatch):
 
 
 def open_page(page, **query):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.query_params.update(query)
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return apptest.open_page(page, timeout=TIMEOUT, **query)
 
 
 def error_text(at):
     return " ".join(error.value for error in at.error)
-
-
-def zip_bytes(members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in members:
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def start_with_zip(at, name, content):

@@ -4,28 +4,19 @@ Only the ``real_weights`` tests load a model: the bundled EN→PT one, once per 
 page's ``st.cache_resource``); every other test stops before a model is needed.
 """
 
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from apps.translate.text import MAX_CHARACTERS
+from tests.ui.apptest import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "streamlit_app.py")
 PAGE = "apps/translate/page.py"
 TIMEOUT = 180
 
 
 def open_translate_page(source=None):
     """The app switched to the translation page (optionally to a text source), run once."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    if source is not None:
-        at.radio(key="translate_source").set_value(source).run()
-        assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, timeout=TIMEOUT, radio=source and ("translate_source", source))
 
 
 def press_translate(at, text=None):
@@ -81,10 +72,7 @@ def test_a_sample_fills_the_text_area():
 
 
 def test_homes_sample_link_fills_the_text_area():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.query_params.update(sample="Travel")
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
+    at = open_page(PAGE, timeout=TIMEOUT, sample="Travel")
     assert at.text_area(key="translate_text").value.startswith("The train to Lisbon")
     assert "sample" not in at.query_params
 
