@@ -1,6 +1,5 @@
 """The Object detection page through ``streamlit.testing.v1.AppTest`` (offline, temp cache)."""
 
-
 import pytest
 
 from tests.ui.apptest import open_page

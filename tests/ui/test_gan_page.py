@@ -1,6 +1,5 @@
 """The Image generation page through ``streamlit.testing.v1.AppTest`` (offline, temp runs)."""
 
-
 import numpy as np
 import pytest
 from PIL import Image

@@ -4,7 +4,6 @@ Only the ``real_weights`` tests load a model: the bundled EN→PT one, once per 
 page's ``st.cache_resource``); every other test stops before a model is needed.
 """
 
-
 import pytest
 
 from apps.translate.text import MAX_CHARACTERS
