@@ -10,20 +10,18 @@ The training process is ``python -m shared.progress``, which runs the app's own
 it outlives the page that started it, and cancelling stops the whole group.
 """
 
-import contextlib
 import dataclasses
 import os
 import re
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.atomic_io import atomic_write_json, read_json
+from shared.processes import is_running, spawn_detached, start_ticks, stop_group
 from shared.runs import list_runs, runs_root
 from shared.safe_zip import UnsafeZipError, extract_zip  # noqa: F401  (the UI's one import)
 
@@ -85,36 +83,9 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-def _process_start_ticks(pid):
-    """The start time of ``pid`` in clock ticks (Linux ``/proc``), None when unknown.
-
-    Stored with the job so that a reused pid is never taken for the job's process.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else int(fields[19])  # a zombie is gone
-
-
 def _alive(job):
     """True while the job's process runs (reaping it when this process started it)."""
-    child = _CHILDREN.get(job.job_id)
-    if child is not None:
-        return child.poll() is None
-    with contextlib.suppress(OSError):  # reap a child whose Popen this process lost
-        os.waitpid(job.pid, os.WNOHANG)
-    if Path("/proc").is_dir():
-        ticks = _process_start_ticks(job.pid)
-        return ticks is not None and (job.start_ticks is None or ticks == job.start_ticks)
-    try:
-        os.kill(job.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
+    return is_running(job.pid, job.start_ticks, _CHILDREN.get(job.job_id))
 
 
 def _worker_command(app, path, args, time_budget_s):
@@ -125,19 +96,10 @@ def _worker_command(app, path, args, time_budget_s):
 
 
 def _spawn(command, path):
-    """Start ``command`` in its own session, output to ``path/train.log``."""
+    """Start ``command`` in its own session (cancel stops all of it), output to train.log."""
     env = {"TF_CPP_MIN_LOG_LEVEL": "2"} | os.environ
     env |= {"PYTHONUNBUFFERED": "1", "TRANSFERZOO_JOB_DIR": str(path)}
-    with open(path / "train.log", "wb") as log:
-        return subprocess.Popen(
-            [str(part) for part in command],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: cancel stops all of it
-        )
+    return spawn_detached(command, path / "train.log", cwd=REPO_ROOT, env=env)
 
 
 def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **options):
@@ -174,7 +136,7 @@ def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **opti
         app=app,
         command=tuple(str(part) for part in command),
         pid=process.pid,
-        start_ticks=_process_start_ticks(process.pid),
+        start_ticks=start_ticks(process.pid),
         created=_now().isoformat(timespec="seconds"),
         total_epochs=max(1, int(total_epochs)),
         time_budget_s=time_budget_s,
@@ -311,15 +273,6 @@ def log_tail(job, *, lines=30, max_bytes=64 * 1024):
     return "\n".join([row for row in rows if row.strip()][-lines:])
 
 
-def _stop(job, signum, wait_s):
-    """Send ``signum`` to the job's process group; wait up to ``wait_s`` for it to end."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(job.pid, signum)
-    deadline = time.monotonic() + wait_s
-    while _alive(job) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
 def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train page"):
     """Stop the job: Ctrl-C to its process group, then SIGKILL after ``grace_s`` seconds.
 
@@ -329,10 +282,9 @@ def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train
     if not _alive(job):  # it ended before the click reached us: nothing to cancel
         return poll(job)
     (job.path / "cancel").write_text(_now().isoformat(timespec="seconds"))
+    stop_group(job.pid, signal.SIGINT, grace_s, lambda: _alive(job))
     if _alive(job):
-        _stop(job, signal.SIGINT, grace_s)
-    if _alive(job):
-        _stop(job, signal.SIGKILL, 5.0)
+        stop_group(job.pid, signal.SIGKILL, 5.0, lambda: _alive(job))
     run = find_run(job)
     if run is not None and run.state in ("running", "interrupted", "broken"):
         run.set_status("cancelled", message=message)

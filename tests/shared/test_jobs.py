@@ -14,6 +14,7 @@ import pytest
 
 from shared import jobs, runs
 from shared.jobs import UnsafeZipError, cancel_job, extract_zip, list_jobs, load_job, poll
+from shared.processes import start_ticks
 from shared.safe_zip import check_members, data_root
 from tests.zips import zip_bytes
 
@@ -249,7 +250,7 @@ def test_cancel_stops_the_process_group_and_marks_the_run(tmp_path, runs_dir):
     grandchild = int(jobs.log_tail(job).split()[0])
     status = cancel_job(job, grace_s=1)
     assert status.state == "cancelled"
-    assert jobs._process_start_ticks(grandchild) is None  # the whole group is gone
+    assert start_ticks(grandchild) is None  # the whole group is gone
     (run,) = runs.list_runs("image_classify", runs_dir=runs_dir)
     assert run.state == "cancelled" and "Train page" in run.status.get("message", "")
 
