@@ -12,7 +12,13 @@ import streamlit as st
 from apps.image_classify import SPEC
 from apps.image_classify.gradcam import overlay
 from apps.image_classify.predict import Predictor
-from shared.ui.widgets import cached_model, image_input, model_selector, show_error
+from shared.ui.widgets import (
+    cached_model,
+    image_input,
+    model_selector,
+    probability_table,
+    show_error,
+)
 
 TOP_K = 5
 
@@ -51,15 +57,7 @@ def render_predictions(result):
     top.metric("Top class", best.label, f"{best.score:.1%}", delta_color="off")
     latency.metric("Latency", f"{result.latency_ms:.0f} ms")
     st.bar_chart(table, x="label", y="probability", horizontal=True, sort="-probability")
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "probability": st.column_config.ProgressColumn(
-                "probability", format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
+    probability_table(table)
 
 
 def render_gradcam(image, predictor):

@@ -22,6 +22,7 @@ from apps.translate.text import (
     decode_text_bytes,
     split_sentences,
 )
+from shared.ui.inputs import UPLOAD_LIMITS_MB
 from shared.ui.widgets import cached_model, model_selector, show_error, weights_status
 
 KEY = "translate"
@@ -42,7 +43,7 @@ SAMPLES = {
         "Dois parágrafos": "O museu abre às dez. Ele tem muitas pinturas.\n\nCrianças não pagam.",
     },
 }
-MAX_UPLOAD_MB = 1  # the text limit of every upload in the app (shared/ui/inputs.py)
+MAX_UPLOAD_MB = UPLOAD_LIMITS_MB["text"]
 MAX_ALTERNATIVES = 5
 PREVIEW_CHARACTERS = 1_000
 LONG_TEXT_CHARACTERS = 5_000  # above this, the spinner warns that it takes a while on CPU

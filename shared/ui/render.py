@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from shared.runs import RUN_REF_PREFIX, open_run
-from shared.ui.widgets import cached_model
+from shared.ui.widgets import cached_model, probability_table
 
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
 MODEL_ATTRIBUTES = 3  # how deep to look inside a predictor for Keras models
@@ -59,15 +59,7 @@ def _render_classification(result, image):
             "probability": [prediction.score for prediction in result.predictions],
         }
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "probability": st.column_config.ProgressColumn(
-                "probability", format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
+    probability_table(table)
 
 
 def _detect(predictor, image, name):

@@ -28,6 +28,14 @@ def show_error(error, *, hint=None):
     st.error(message if hint is None else f"{message}\n\n{hint}", icon=":material/error:")
 
 
+def probability_table(table):
+    """``table`` (a DataFrame with a "probability" column) with the probabilities as bars."""
+    bars = st.column_config.ProgressColumn(
+        "probability", format="percent", min_value=0.0, max_value=1.0
+    )
+    st.dataframe(table, hide_index=True, column_config={"probability": bars})
+
+
 def _to_rgb_uint8(image):
     """Any gray/RGB/RGBA array as (H, W, 3) uint8 (samples come in several layouts)."""
     image = np.asarray(image)
