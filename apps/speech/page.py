@@ -8,11 +8,9 @@ offered so the page works without them.
 
 import functools
 import logging
-import re
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -20,40 +18,21 @@ from apps.speech import SPEC
 from apps.speech.predict import Predictor
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform
+from shared.ui.samples import TESTDATA, generated_tone, read_references
 from shared.ui.widgets import (
     BUNDLED_PREFIX,
     bundled_converted,
     cached_model,
+    escape_markdown,
     model_selector,
     show_error,
 )
 
-TESTDATA = Path("/usr/share/pocketsphinx/test/data")
-# (corpus, its clips, its transcription file with lines "<s> words </s> (clip id)").
-CORPORA = (
-    ("cards", "cards/00[1-5].wav", "cards/cards.transcription"),
-    ("librivox", "librivox/*.wav", "librivox/transcription"),
-)
-TRANSCRIPTION_LINE = re.compile(r"<s>(?P<text>.*?)</s>\s*\((?P<clip>[^)]+)\)")
+# (corpus, its clips); their reference transcripts come from shared.ui.samples.
+CORPORA = (("cards", "cards/00[1-5].wav"), ("librivox", "librivox/*.wav"))
 GENERATED_NAME = "generated — a rising tone (no speech)"
 GENERATED_REFERENCE = "(no speech: a good model writes nothing, a weak one may invent words)"
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
 _LOG = logging.getLogger(__name__)
-
-
-def read_transcriptions(path):
-    """Clip id -> reference text from a Sphinx transcription file ({} when unreadable)."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return {}
-    matches = (TRANSCRIPTION_LINE.search(line) for line in lines)
-    return {match["clip"]: " ".join(match["text"].split()) for match in matches if match}
-
-
-def escape_markdown(text):
-    """``text`` shown literally by Streamlit's Markdown (``$`` would start LaTeX)."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def sample_label(corpus, clip_id, reference):
@@ -67,26 +46,17 @@ def sample_label(corpus, clip_id, reference):
 def find_test_clips(root=TESTDATA):
     """Label -> ``(path, reference or None)`` for the pocketsphinx test clips present."""
     clips = {}
-    for corpus, pattern, transcription in CORPORA:
-        references = read_transcriptions(root / transcription)
+    references = read_references(root)
+    for corpus, pattern in CORPORA:
         for path in sorted(root.glob(pattern)):
             reference = references.get(path.stem)
             clips[sample_label(corpus, path.stem, reference)] = (path, reference)
     return clips
 
 
-def generated_clip(seconds=1.5, sample_rate=TARGET_SAMPLE_RATE):
-    """A rising tone (200 Hz to 1 kHz) with soft edges: always available, no speech."""
-    times = np.arange(int(seconds * sample_rate)) / sample_rate
-    frequency = 200.0 + (1000.0 - 200.0) * times / seconds
-    phase = 2 * np.pi * np.cumsum(frequency) / sample_rate
-    envelope = np.minimum(1.0, np.minimum(times, seconds - times) / 0.1)
-    return (0.3 * envelope * np.sin(phase)).astype(np.float32), sample_rate
-
-
 TEST_CLIPS = find_test_clips()
 SAMPLES = {label: functools.partial(Path, path) for label, (path, _) in TEST_CLIPS.items()}
-SAMPLES[GENERATED_NAME] = generated_clip
+SAMPLES[GENERATED_NAME] = generated_tone
 REFERENCES = {label: reference for label, (_, reference) in TEST_CLIPS.items() if reference}
 REFERENCES[GENERATED_NAME] = GENERATED_REFERENCE
 

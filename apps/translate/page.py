@@ -7,7 +7,6 @@ into the target language chosen beside them.
 """
 
 import logging
-import re
 
 import streamlit as st
 
@@ -23,7 +22,13 @@ from apps.translate.text import (
     split_sentences,
 )
 from shared.ui.inputs import UPLOAD_LIMITS_MB
-from shared.ui.widgets import cached_model, model_selector, show_error, weights_status
+from shared.ui.widgets import (
+    cached_model,
+    escape_markdown,
+    model_selector,
+    show_error,
+    weights_status,
+)
 
 KEY = "translate"
 DIRECTION_KEY = f"{KEY}_direction"
@@ -47,13 +52,12 @@ MAX_UPLOAD_MB = UPLOAD_LIMITS_MB["text"]
 MAX_ALTERNATIVES = 5
 PREVIEW_CHARACTERS = 1_000
 LONG_TEXT_CHARACTERS = 5_000  # above this, the spinner warns that it takes a while on CPU
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
 _LOG = logging.getLogger(__name__)
 
 
 def as_markdown(text):
     """``text`` shown literally by Markdown, its line breaks and paragraphs kept."""
-    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    escaped = escape_markdown(text)
     return "\n\n".join(part.replace("\n", "  \n") for part in escaped.split("\n\n"))
 
 

@@ -14,9 +14,9 @@ import streamlit as st
 from apps import get_app
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
-from shared.ui.render import app_available, app_spec, crop, escape_markdown, load_predictor
+from shared.ui.render import app_available, app_spec, crop, load_predictor
 from shared.ui.samples import IMAGE_SAMPLES, audio_samples
-from shared.ui.widgets import image_input, model_selector, show_error
+from shared.ui.widgets import escape_markdown, image_input, model_selector, show_error
 
 KEY = "chain"
 CHAINS = ("Speech → translation", "Detection → classification")

@@ -16,11 +16,10 @@ from shared.ui.render import (
     RUNNERS,
     app_available,
     app_spec,
-    escape_markdown,
     predict,
     render,
 )
-from shared.ui.widgets import model_choices
+from shared.ui.widgets import escape_markdown, model_choices
 
 KEY = "compare"
 MAX_COLUMNS = 4

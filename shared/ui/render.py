@@ -7,7 +7,6 @@ the same loader the app pages use, so a model opened on any page is loaded once 
 
 import importlib
 import importlib.util
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,16 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from shared.runs import RUN_REF_PREFIX, open_run
-from shared.ui.widgets import cached_model, probability_table
+from shared.ui.widgets import cached_model, escape_markdown, probability_table
 
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
 MODEL_ATTRIBUTES = 3  # how deep to look inside a predictor for Keras models
 CROP_MARGIN = 0.15  # context around a detected box helps a classifier
-
-
-def escape_markdown(text):
-    """``text`` shown literally by Streamlit's Markdown (``$`` would start LaTeX)."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def app_available(name):
