@@ -83,8 +83,9 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-def _alive(job):
-    """True while the job's process runs (reaping it when this process started it)."""
+def is_alive(job):
+    """True while the job's process runs (reaping it when this process started it); a
+    ``/proc`` read, much cheaper than ``poll``."""
     return is_running(job.pid, job.start_ticks, _CHILDREN.get(job.job_id))
 
 
@@ -153,7 +154,7 @@ def prune_uploads(folder, *, keep=KEPT_UPLOADS):
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    in_use = " ".join(" ".join(job.command) for job in list_jobs() if _alive(job))
+    in_use = " ".join(" ".join(job.command) for job in list_jobs() if is_alive(job))
     extracted = [
         path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")
     ]
@@ -245,7 +246,7 @@ def _final_state(job, info, run):
 def poll(job):
     """The ``JobStatus`` of ``job`` now, from its process and its files."""
     progress = _read(job.path / "progress.json", {}) or {}
-    running = _alive(job)
+    running = is_alive(job)
     info = {} if running else _exit_info(job)
     elapsed = _elapsed(job, info)
     run = find_run(job)
@@ -279,12 +280,12 @@ def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train
     Ctrl-C lets the finetune mark its run "cancelled" itself; after a SIGKILL the run is
     marked here. Returns the final ``JobStatus``.
     """
-    if not _alive(job):  # it ended before the click reached us: nothing to cancel
+    if not is_alive(job):  # it ended before the click reached us: nothing to cancel
         return poll(job)
     (job.path / "cancel").write_text(_now().isoformat(timespec="seconds"))
-    stop_group(job.pid, signal.SIGINT, grace_s, lambda: _alive(job))
-    if _alive(job):
-        stop_group(job.pid, signal.SIGKILL, 5.0, lambda: _alive(job))
+    stop_group(job.pid, signal.SIGINT, grace_s, lambda: is_alive(job))
+    if is_alive(job):
+        stop_group(job.pid, signal.SIGKILL, 5.0, lambda: is_alive(job))
     run = find_run(job)
     if run is not None and run.state in ("running", "interrupted", "broken"):
         run.set_status("cancelled", message=message)

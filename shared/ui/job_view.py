@@ -8,7 +8,7 @@ every few seconds as a fragment, without rerunning the whole page.
 import pandas as pd
 import streamlit as st
 
-from shared.jobs import cancel_job, find_run, jobs_root, list_jobs, log_tail, poll
+from shared.jobs import cancel_job, find_run, is_alive, jobs_root, list_jobs, log_tail, poll
 
 KEY = "train"
 REFRESH_S = 2.0
@@ -104,12 +104,14 @@ def render_job(job, status):
 
 
 def shown_jobs():
-    """``[(job, status)]``: every running job, then the newest others, ``SHOWN_JOBS`` in all
-    (a long job stays in view, with its Cancel button, however many start after it)."""
-    polled = [(job, poll(job)) for job in list_jobs()]
-    running = [pair for pair in polled if pair[1].state == "running"]
-    others = [pair for pair in polled if pair[1].state != "running"]
-    return running + others[: max(0, SHOWN_JOBS - len(running))], len(polled)
+    """``([(job, status)], all jobs)``: every running job, then the newest others,
+    ``SHOWN_JOBS`` in all (a long job stays in view, with its Cancel button, however many
+    start after it). Only the shown jobs are polled."""
+    jobs = list_jobs()
+    running = [job for job in jobs if is_alive(job)]
+    others = [job for job in jobs if job not in running]
+    shown = running + others[: max(0, SHOWN_JOBS - len(running))]
+    return [(job, poll(job)) for job in shown], len(jobs)
 
 
 def _monitor(was_running):
@@ -131,5 +133,5 @@ def _monitor(was_running):
 def jobs_section():
     """The job list; refreshes itself every ``REFRESH_S`` seconds while a job runs."""
     st.subheader("Jobs")
-    running = any(status.state == "running" for _, status in shown_jobs()[0])
+    running = any(is_alive(job) for job in list_jobs())
     st.fragment(_monitor, run_every=REFRESH_S if running else None)(running)
