@@ -14,7 +14,7 @@ import streamlit as st
 from apps import get_app
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
-from shared.ui.render import app_available, app_spec, crop, load_predictor
+from shared.ui.render import app_spec, crop, load_predictor
 from shared.ui.samples import IMAGE_SAMPLES, audio_samples
 from shared.ui.widgets import escape_markdown, image_input, model_selector, show_error
 
@@ -67,9 +67,6 @@ def speech_to_translation():
     heard, translated = st.columns(2)
     heard.caption(f"Heard ({transcript.model}, {transcript.latency_ms:.0f} ms)")
     heard.markdown(f"### {escape_markdown(transcript.text) or '(no speech heard)'}")
-    if not app_available("translate"):
-        translated.info("The translation app is not installed yet: only the transcript is shown.")
-        return
     if not transcript.text.strip():
         translated.info("Nothing to translate: no speech was heard.")
         return

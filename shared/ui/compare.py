@@ -14,8 +14,6 @@ from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.inputs import modality_input
 from shared.ui.render import (
     RUNNERS,
-    app_available,
-    app_spec,
     predict,
     render,
 )
@@ -29,11 +27,7 @@ MODALITY_TITLES = {"image": "Image", "audio": "Audio", "text": "Text"}
 
 def comparable_specs():
     """The apps that take one input and give one result (not the GAN), registered or not."""
-    specs = {spec.name: spec for spec in APPS if spec.name in RUNNERS}
-    for name in RUNNERS:  # an app being written may not be in APPS yet
-        if name not in specs and app_available(name):
-            specs[name] = app_spec(name)
-    return [spec for spec in specs.values() if app_available(spec.name)]
+    return [spec for spec in APPS if spec.name in RUNNERS]
 
 
 def default_refs(spec, choices):

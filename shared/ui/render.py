@@ -6,13 +6,13 @@ the same loader the app pages use, so a model opened on any page is loaded once 
 """
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from apps import APPS
 from shared.runs import RUN_REF_PREFIX, open_run
 from shared.ui.widgets import cached_model, escape_markdown, probability_table
 
@@ -20,17 +20,9 @@ MODEL_ATTRIBUTES = 3  # how deep to look inside a predictor for Keras models
 CROP_MARGIN = 0.15  # context around a detected box helps a classifier
 
 
-def app_available(name):
-    """True when ``apps.<name>.predict`` exists (the translation app may not be there yet)."""
-    try:
-        return importlib.util.find_spec(f"apps.{name}.predict") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def app_spec(name):
-    """The ``AppSpec`` of ``apps.<name>`` (also for an app not yet in ``apps.APPS``)."""
-    return importlib.import_module(f"apps.{name}").SPEC
+    """The ``AppSpec`` of the app called ``name``."""
+    return next(spec for spec in APPS if spec.name == name)
 
 
 def load_predictor(spec, ref):

@@ -16,7 +16,6 @@ from shared.atomic_io import atomic_write_json
 from shared.jobs import jobs_root
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTRA_APPS = ("translate",)  # trainable apps that may not be registered in APPS yet
 DEMO_DATA = {
     "image_classify": "coloured squares, circles and stripes (3 classes, 20 images each)",
     "detection": "synthetic scenes of circles, squares and triangles (VOC boxes, 32 images)",
@@ -27,14 +26,12 @@ DEMO_DATA = {
 
 def trainable_apps():
     """``[(name, title)]`` of the apps with a ``finetune.py`` and a ``config.py``."""
-    names = {spec.name: spec.title for spec in APPS}
-    for name in EXTRA_APPS:
-        if name not in names and (ROOT / "apps" / name / "__init__.py").is_file():
-            names[name] = importlib.import_module(f"apps.{name}").SPEC.title
     return [
-        (name, title)
-        for name, title in names.items()
-        if all((ROOT / "apps" / name / file).is_file() for file in ("finetune.py", "config.py"))
+        (spec.name, spec.title)
+        for spec in APPS
+        if all(
+            (ROOT / "apps" / spec.name / file).is_file() for file in ("finetune.py", "config.py")
+        )
     ]
 
 

@@ -137,7 +137,6 @@ def test_screenshot_compare_three_classifiers(browser, server, screenshot, tmp_p
 
 
 def test_screenshot_speech_to_translation(browser, server, screenshot):
-    pytest.importorskip("apps.translate.predict", reason="the translation app is not there yet")
     open_page(browser, server, "chains")
     wait_for(
         browser,

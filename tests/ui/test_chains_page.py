@@ -39,7 +39,6 @@ def test_speech_chain_transcribes_a_sample():
 
 
 def test_speech_to_translation():
-    pytest.importorskip("apps.translate.predict", reason="the translation app is not there yet")
     at = open_chains()
     assert not at.error, [error.value for error in at.error]
     shown = headings(at)
