@@ -2,6 +2,12 @@
 
 from dataclasses import dataclass, field
 
+from shared.quiet import quiet_tensorflow_logs
+
+# First, before any app imports keras: the command lines' stderr stays free of TensorFlow's
+# native start-up logs.
+quiet_tensorflow_logs()
+
 
 @dataclass(frozen=True)
 class AppSpec:

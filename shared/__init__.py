@@ -1,1 +1,6 @@
 """Code shared by the TransferZoo apps (CLI and Streamlit UI)."""
+
+from shared.quiet import quiet_tensorflow_logs
+
+# First, before any shared module imports keras (``python -m shared.progress`` runs a job).
+quiet_tensorflow_logs()

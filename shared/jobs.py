@@ -30,7 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FINISHED = ("complete", "failed", "cancelled")
 CANCEL_GRACE_S = 8.0
 KEPT_UPLOADS = 10  # extracted dataset zips kept for reuse (the same zip is not extracted twice)
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Keras' bold progress bars
+# Terminal control sequences (Keras' bold progress bars, tqdm's cursor moves, titles): CSI,
+# OSC and two-character escapes, then any other control character but the tab.
+TERMINAL_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles
+    r"|\x1b[@-_]"
+)
+BACKSPACE = re.compile(r"[^\x08]?\x08")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _CHILDREN = {}  # job_id -> Popen of the jobs this process started (for their exit status)
 
 
@@ -98,8 +106,7 @@ def _worker_command(app, path, args, time_budget_s):
 
 def _spawn(command, path):
     """Start ``command`` in its own session (cancel stops all of it), output to train.log."""
-    env = {"TF_CPP_MIN_LOG_LEVEL": "2"} | os.environ
-    env |= {"PYTHONUNBUFFERED": "1", "TRANSFERZOO_JOB_DIR": str(path)}
+    env = os.environ | {"PYTHONUNBUFFERED": "1", "TRANSFERZOO_JOB_DIR": str(path)}
     return spawn_detached(command, path / "train.log", cwd=REPO_ROOT, env=env)
 
 
@@ -270,8 +277,18 @@ def log_tail(job, *, lines=30, max_bytes=64 * 1024):
             text = log.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
-    rows = [ANSI_ESCAPE.sub("", row.rsplit("\r", 1)[-1]) for row in text.splitlines()]
+    rows = [plain_log_line(row) for row in text.split("\n")]
     return "\n".join([row for row in rows if row.strip()][-lines:])
+
+
+def plain_log_line(row):
+    """What a terminal would show of one line of a log: redraws (``\\r``) and backspaces
+    applied, escape sequences and other control characters removed."""
+    row = row.rstrip("\r").rsplit("\r", 1)[-1]
+    row = TERMINAL_ESCAPE.sub("", row)
+    while "\b" in row:  # a backspace erases the character before it
+        row = BACKSPACE.sub("", row, count=1)
+    return CONTROL_CHARACTER.sub("", row)
 
 
 def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train page"):

@@ -8,6 +8,7 @@ started it and a cancel stops every process the job started.
 import contextlib
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -46,11 +47,26 @@ def is_running(pid, ticks=None, child=None):
     return True
 
 
+# Runs before the command (same pid, through exec): Ctrl-C back to its default. A server
+# started from a non-interactive shell with `&` or `nohup` ignores SIGINT, and an ignored
+# signal stays ignored across exec, so a cancel could never stop the job cleanly.
+# (A `preexec_fn` would do the same but is unsafe in a threaded server such as Streamlit.)
+_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
+
+
 def spawn_detached(command, log_path, *, cwd, env):
-    """Start ``command`` in its own session (process group), output to ``log_path``."""
+    """Start ``command`` in its own session (process group), output to ``log_path``.
+
+    The command gets SIGINT's default action whatever this process inherited, so that
+    ``stop_group(pid, SIGINT, ...)`` reaches it as a Ctrl-C would. ``command[0]`` is an
+    executable's path.
+    """
     with open(log_path, "wb") as log:
         return subprocess.Popen(
-            [str(part) for part in command],
+            [sys.executable, "-c", _DEFAULT_SIGINT, *(str(part) for part in command)],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import signal
 import stat
 import sys
 import textwrap
@@ -290,7 +291,10 @@ def test_old_uploads_are_pruned_but_not_one_a_running_job_reads(tmp_path, monkey
     assert [folder.exists() for folder in folders] == [True, True, False, False, False, True]
 
 
-def test_cancel_with_ctrl_c_lets_the_job_exit_itself(tmp_path):
+@pytest.mark.parametrize("server_ignores_ctrl_c", [False, True])
+def test_cancel_with_ctrl_c_lets_the_job_exit_itself(tmp_path, server_ignores_ctrl_c):
+    # A server started with `nohup ... &` ignores SIGINT, and its children inherit that.
+    inherited = signal.SIG_IGN if server_ignores_ctrl_c else signal.default_int_handler
     body = """
         import time
         try:
@@ -300,7 +304,11 @@ def test_cancel_with_ctrl_c_lets_the_job_exit_itself(tmp_path):
             print("cancelled cleanly", flush=True)
             sys.exit(130)
     """
-    job = jobs.start_job("image_classify", [], jobs_dir=tmp_path, command=fake_command(body))
+    previous = signal.signal(signal.SIGINT, inherited)
+    try:
+        job = jobs.start_job("image_classify", [], jobs_dir=tmp_path, command=fake_command(body))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + TIMEOUT_S
     while "training" not in jobs.log_tail(job) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -355,3 +363,22 @@ def test_a_real_tiny_finetune_job_lands_in_the_registry(tmp_path, runs_dir, tiny
     assert run.state == "complete" and run.status["name"] == job.job_id
     assert json.loads((job.path / "exit.json").read_text())["run"] == run.ref
     assert os.path.isdir(run.model_path)
+
+
+def test_the_log_shows_what_a_terminal_would_not_its_control_characters(tmp_path):
+    log = (
+        "Epoch 1/2\n"
+        "\r 1/4 \x1b[32m━━\x1b[0m loss: 0.9\r 4/4 \x1b[1m━━━━\x1b[0m loss: 0.5\r\n"  # redraws
+        "\x1b]0;title\x07\x1b[?25lsaving\x1b[?25h\n"  # a terminal title, cursor on/off
+        "50%|#####     |\x1b[A\r100%|##########|\n"  # tqdm
+        "done\x08\x08\x08\x08finished\x00\x07\n"
+    )
+    job = jobs.Job(tmp_path, "job", "image_classify", (), 0, None, "now")
+    job.log_path.write_text(log)
+    assert jobs.log_tail(job).splitlines() == [
+        "Epoch 1/2",
+        " 4/4 ━━━━ loss: 0.5",
+        "saving",
+        "100%|##########|",
+        "finished",
+    ]
