@@ -30,7 +30,6 @@ def _set_test_environment():
     # Pages load models when a test asks them to, not all at once in the background.
     os.environ["TRANSFERZOO_PRELOAD"] = "0"
     # Defaults: CI may point the cache at a shared directory so conversions happen once.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not os.environ.get("TRANSFERZOO_CACHE"):
         os.environ["TRANSFERZOO_CACHE"] = _temp_dir("transferzoo-cache-")
 
