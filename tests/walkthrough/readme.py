@@ -120,4 +120,3 @@ def data_arguments(arguments):
                 break
             found.append(word)
     return found
-

@@ -40,7 +40,8 @@ def _classified_cat(stdout, folder):
 
 
 def _drew_a_face(stdout, folder):
-    assert re.search(r"\bface\b", stdout) and (folder / "drawn" / "astronaut_detections.png").is_file()
+    assert re.search(r"\bface\b", stdout), stdout
+    assert (folder / "drawn" / "astronaut_detections.png").is_file()
 
 
 def _transcribed_clip(stdout, folder):
