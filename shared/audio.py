@@ -40,6 +40,7 @@ _AUDIO_MAGIC = {b"RIFF": "WAV", b"fLaC": "FLAC", b"OggS": "OGG", b"ID3": "MP3"}
 _OTHER_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"%PDF": "a PDF"}
 _SAMPLE_RATE_RANGE = (1000, 768000)
 _UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX when the length is unknown.
+_UNKNOWN_WAV_SIZES = (0, 0x7FFFFFFF, 0xFFFFFFFF)  # what streaming writers leave in the header
 
 
 class AudioDecodeError(ValueError):
@@ -74,22 +75,60 @@ def _describe_unidentified(data, name):
     return f"the content is not recognised audio (it starts with {data[:8]!r})"
 
 
-def _wav_is_truncated(data):
-    """Whether a RIFF/WAVE data chunk declares more bytes than the file holds."""
-    # libsndfile silently shortens such a chunk: a cut download would pass unnoticed.
+def _wav_data_chunk(data):
+    """``(offset, declared size)`` of a RIFF/WAVE file's data chunk, or None."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return False
+        return None
     offset = 12
     while offset + 8 <= len(data):
         size = int.from_bytes(data[offset + 4 : offset + 8], "little")
         if data[offset : offset + 4] == b"data":
-            # 0 and 0xFFFFFFFF mean "unknown": streamed writers and RF64 use them.
-            return size not in (0, 0xFFFFFFFF) and offset + 8 + size > len(data)
+            return offset, size
         offset += 8 + size + (size & 1)  # Chunks are padded to an even length.
-    return False
+    return None
 
 
-def _check_header(sound, data, name, max_seconds):
+def _only_chunks(data):
+    """Whether ``data`` is a whole number of well-formed RIFF chunks (LIST, id3 ...)."""
+    offset = 0
+    # Chunk ids are letters, digits and trailing spaces; audio (even silence) is not.
+    while offset + 8 <= len(data) and data[offset : offset + 4].rstrip(b" ").isalnum():
+        size = int.from_bytes(data[offset + 4 : offset + 8], "little")
+        offset += 8 + size + (size & 1)
+    return offset in (len(data), len(data) + 1)
+
+
+def _repair_wav(data, name):
+    """Size a streamed WAV's data chunk from the file; refuse one that was cut short.
+
+    Recorders writing to a pipe cannot go back to fill in the size: they leave 0,
+    0x7FFFFFFF (arecord) or 0xFFFFFFFF (ffmpeg), and players read such data to the end.
+    libsndfile reads 0 as empty, so the size is filled in here.
+    """
+    found = _wav_data_chunk(data)
+    if found is None:
+        return data
+    offset, size = found
+    remaining = len(data) - offset - 8
+    if size == 0 and remaining > 0 and not _only_chunks(data[offset + 8 :]):
+        filled = min(remaining, 0xFFFFFFFF).to_bytes(4, "little")
+        return data[: offset + 4] + filled + data[offset + 8 :]
+    # libsndfile silently shortens a chunk the file does not hold: a cut download.
+    if size not in _UNKNOWN_WAV_SIZES and size > remaining:
+        raise _error(name, "the WAV data chunk is truncated (the file was cut short)")
+    return data
+
+
+def _exact_frames(sound):
+    """The header's length in frames where it is exact, else 0 (unknown or estimated)."""
+    # An MP3 header's length is an estimate (a Xing/Info frame count or bitrate × size),
+    # often several percent off: only what decodes counts.
+    if sound.format == "MP3" or not 0 < sound.frames < _UNKNOWN_FRAMES:
+        return 0
+    return sound.frames
+
+
+def _check_header(sound, name, max_seconds):
     """Refuse formats we do not accept and recordings that are too long, before decoding."""
     container = _WAV_VARIANTS.get(sound.format, sound.format)
     if not any(row[1] == container and row[2] in (None, sound.subtype) for row in _SUPPORTED):
@@ -99,9 +138,7 @@ def _check_header(sound, data, name, max_seconds):
     if not low <= sound.samplerate <= high:
         problem = f"the sample rate {sound.samplerate:,} Hz is outside {low:,}-{high:,} Hz"
         raise _error(name, problem)
-    if container == "WAV" and _wav_is_truncated(data):
-        raise _error(name, "the WAV data chunk is truncated (the file was cut short)")
-    if 0 < sound.frames < _UNKNOWN_FRAMES and sound.frames / sound.samplerate > max_seconds:
+    if _exact_frames(sound) / sound.samplerate > max_seconds:
         raise _too_long(name, f"{sound.frames / sound.samplerate:.1f} s long", max_seconds)
 
 
@@ -135,10 +172,10 @@ def _decode_mono(sound, name, sample_rate, max_seconds):
 
 
 def _check_complete(name, frames_read, expected):
-    """Refuse empty audio, and audio that stopped well short of its header's length."""
+    """Refuse empty audio, and audio that stopped well short of its header's exact length."""
     if frames_read == 0:
         raise _error(name, "the file contains no audio (0 samples)")
-    # Lossy headers (MP3, Ogg) may estimate the length; allow 1% before calling it cut.
+    # Ogg lengths come from granule positions, exact up to codec priming; allow 1%.
     if frames_read + max(expected // 100, 2304) < expected:
         problem = f"the audio is truncated ({frames_read:,} of {expected:,} samples decoded)"
         raise _error(name, problem)
@@ -158,7 +195,8 @@ def decode_audio(
         source: bytes-like, a `str`/`os.PathLike` path, or a binary file-like
             object (e.g. Streamlit's `UploadedFile`).
         sample_rate: output sample rate in Hz; any input rate is resampled (soxr HQ).
-        max_seconds: longest accepted duration, checked on the header before decoding.
+        max_seconds: longest accepted duration, checked on the header before decoding
+            where the header's length is exact (not MP3's estimate), and while decoding.
         max_bytes: largest accepted encoded size in bytes.
         name: name used in error messages; defaults to the path or `.name`.
 
@@ -180,14 +218,15 @@ def decode_audio(
         raise _error(name, "the file is empty (0 bytes)")
     if len(data) > max_bytes:
         raise _too_many_bytes(name, max_bytes)
+    data = _repair_wav(data, name)
     try:
         sound = soundfile.SoundFile(io.BytesIO(data))
     except Exception as exc:  # LibsndfileError, or TypeError/ValueError on odd headers.
         raise _error(name, _describe_unidentified(data, name)) from exc
     with sound:
-        _check_header(sound, data, name, max_seconds)
+        _check_header(sound, name, max_seconds)
         samples, frames_read = _decode_mono(sound, name, int(sample_rate), max_seconds)
-        expected = sound.frames if sound.frames < _UNKNOWN_FRAMES else 0
+        expected = _exact_frames(sound)
     _check_complete(name, frames_read, expected)
     # Resampling can overshoot full scale slightly.
     return np.clip(samples, -1.0, 1.0).astype(np.float32)

@@ -56,3 +56,17 @@ def looks_like_text(data):
     allowed = {"\t", "\n", "\r", "\f"}
     bad = sum(1 for char in sample if char == "\ufffd" or (char < " " and char not in allowed))
     return bad <= len(sample) // 100
+
+
+def utf8_text(path):
+    """The text of a UTF-8 file (a leading byte-order mark dropped); a ValueError says where
+    a file in another encoding first goes wrong."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {error.start:,} on line {line} is "
+            f"{data[error.start]:#04x}); save it as UTF-8"
+        ) from None

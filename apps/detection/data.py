@@ -9,17 +9,19 @@ images) and ``load_checked`` drops broken objects and images, or refuses a mostl
 
 import json
 import logging
+import math
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, decode_image
 
 logger = logging.getLogger(__name__)
 BOX_TOLERANCE = 1.0  # pixels a box may pass the image edge (rounding in annotation tools)
 MAX_LISTED_PROBLEMS = 20
+MAX_SIDE = DEFAULT_MAX_PIXELS  # a longer side is past the decoder's pixel limit on its own
 SOURCES_TEXT = (
     "Accepted: a COCO .json file, a VOC folder (Annotations/ + JPEGImages/, or .xml files "
     "beside the images), a YOLO folder (images/ + labels/ + classes.txt or data.yaml), "
@@ -65,10 +67,33 @@ def load_image(sample):
     return decode_image(sample.image)
 
 
+def _pixels(value, field):
+    """A stated image side as an int: a whole number of pixels, 0 meaning unknown."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not 0 <= number <= MAX_SIDE:  # NaN fails this too
+        raise ValueError(f"{field} is {value!r}, not an image size in pixels (0 to {MAX_SIDE:,})")
+    return int(number)
+
+
+def _check_inside(path, root, what):
+    """Refuse a file outside the dataset folder ``root`` (resolved): an absolute path, ``..``
+    or a symlink there would let an uploaded annotation file read any file on the server."""
+    if not Path(path).resolve().is_relative_to(root):
+        raise ValueError(
+            f"{what} is outside the dataset folder (a dataset may only use files inside it)"
+        )
+
+
 def _parse_voc_xml(xml_path, skip_difficult):
     """``(file name, (height, width) or None, [(class name, box)])`` of one VOC file."""
     root = ElementTree.parse(xml_path).getroot()
-    height, width = (int(float(root.findtext(f"size/{key}", "0"))) for key in ("height", "width"))
+    height, width = (
+        _pixels(root.findtext(f"size/{key}", "0").strip(), f"<{key}>")
+        for key in ("height", "width")
+    )
     objects = []
     for element in root.iter("object"):
         if skip_difficult and element.findtext("difficult", "0").strip() == "1":
@@ -89,6 +114,18 @@ def _voc_image_path(xml_path, filename, image_dir):
     return next((path for path in candidates if path.exists()), candidates[0])
 
 
+def _read_voc_file(xml_path, image_dir, root, skip_difficult):
+    """``(image path, size, objects)`` of one VOC file; a ValueError says why it is unusable."""
+    _check_inside(xml_path, root, "the annotation file")
+    try:
+        filename, size, objects = _parse_voc_xml(xml_path, skip_difficult)
+    except (ElementTree.ParseError, AttributeError, TypeError, ValueError) as error:
+        raise ValueError(f"not a readable VOC annotation ({error})") from error
+    image_path = _voc_image_path(xml_path, filename, image_dir)
+    _check_inside(image_path, root, f"its image {image_path.name}")
+    return image_path, size, objects
+
+
 def read_voc(folder, skip_difficult=False):
     """Read a Pascal VOC folder: ``Annotations/*.xml`` + ``JPEGImages/``, or xml beside images.
 
@@ -102,14 +139,12 @@ def read_voc(folder, skip_difficult=False):
         xml_files, image_dir = sorted(folder.glob("*.xml")), folder
     if not xml_files:
         raise ValueError(f"{folder}: no VOC .xml annotations found. {SOURCES_TEXT}")
-    parsed, problems = [], []
+    parsed, problems, root = [], [], folder.resolve()
     for xml_path in xml_files:
         try:
-            filename, size, objects = _parse_voc_xml(xml_path, skip_difficult)
-        except (ElementTree.ParseError, AttributeError, TypeError, ValueError) as error:
-            problems.append(f"{xml_path.name}: not a readable VOC annotation ({error})")
-            continue
-        parsed.append((_voc_image_path(xml_path, filename, image_dir), size, objects))
+            parsed.append(_read_voc_file(xml_path, image_dir, root, skip_difficult))
+        except ValueError as error:
+            problems.append(f"{xml_path.name}: {error}")
     class_names = sorted({name for _, _, objects in parsed for name, _ in objects})
     samples = [
         DetectionSample(
@@ -125,7 +160,8 @@ def read_coco(json_path, images_dir=None):
 
     Category ids become contiguous labels in id order. An object whose ``category_id`` is not
     in ``categories`` gets label -1, which ``validate`` reports as an unknown class. Crowd
-    annotations (``iscrowd``) are regions, not objects, and are left out."""
+    annotations (``iscrowd``) are regions, not objects, and are left out. Images must lie
+    inside ``images_dir``."""
     json_path = Path(json_path)
     images_dir = Path(images_dir) if images_dir else json_path.parent
     try:
@@ -135,10 +171,7 @@ def read_coco(json_path, images_dir=None):
         index_of = {image["id"]: index for index, image in enumerate(coco["images"])}
         objects = [([], []) for _ in index_of]
         problems = _coco_objects(coco.get("annotations", []), index_of, label_of, objects)
-        samples = [
-            DetectionSample(images_dir / image["file_name"], boxes, labels, _coco_size(image))
-            for image, (boxes, labels) in zip(coco["images"], objects)
-        ]
+        samples = _coco_samples(coco["images"], objects, images_dir, json_path.name, problems)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ValueError(
             f"{json_path}: not a readable COCO detection file with 'images', 'annotations' and "
@@ -147,8 +180,23 @@ def read_coco(json_path, images_dir=None):
     return DetectionData(samples, [str(category["name"]) for category in categories], problems)
 
 
+def _coco_samples(images, objects, images_dir, where, problems):
+    """The images' samples; an image with a bad size or outside ``images_dir`` is a problem."""
+    samples, root = [], images_dir.resolve()
+    for image, (boxes, labels) in zip(images, objects):
+        path = images_dir / image["file_name"]
+        try:
+            _check_inside(path, root, repr(image["file_name"]))
+            samples.append(DetectionSample(path, boxes, labels, _coco_size(image)))
+        except ValueError as error:
+            problems.append(f"{where} image {image['id']}: {error}")
+    return samples
+
+
 def _coco_size(image):
-    return (int(image["height"]), int(image["width"])) if "height" in image else None
+    if "height" not in image:
+        return None
+    return _pixels(image["height"], "'height'"), _pixels(image["width"], "'width'")
 
 
 def _coco_objects(annotations, index_of, label_of, objects):
@@ -173,6 +221,9 @@ def _coco_objects(annotations, index_of, label_of, objects):
 
 
 def _yolo_class_names(folder):
+    for path in (folder / "classes.txt", folder / "data.yaml", folder / "dataset.yaml"):
+        if path.is_file():
+            _check_inside(path, folder.resolve(), f"{path}: the file")
     if (folder / "classes.txt").is_file():
         lines = (folder / "classes.txt").read_text().splitlines()
         return [line.strip() for line in lines if line.strip()]
@@ -237,10 +288,12 @@ def read_yolo(folder):
     images = sorted(
         path for path in image_root.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS
     )
-    samples, problems = [], []
+    samples, problems, root = [], [], folder.resolve()
     for path in images:
         label_path = (label_root / path.relative_to(image_root)).with_suffix(".txt")
         try:
+            _check_inside(path, root, f"{path.name}: the image")
+            _check_inside(label_path, root, f"{label_path.name}: the label file")
             samples.append(_read_yolo_sample(path, label_path))
         except ValueError as error:
             problems.append(str(error))

