@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared import cache, runs
+from shared.model_files import check_model_files
 
 OFFLINE_ENV = "TRANSFERZOO_OFFLINE"
 CONVERTER_VERSION = "v1"  # bump when a converter's output changes, to refresh caches
@@ -113,6 +114,8 @@ def _resolve_run(spec, run_id, ref, runs_dir):
     run = runs.open_run(run_id, runs_dir=runs_dir, app=spec.name)
     if run.state != "complete":
         raise ValueError(f"{ref} is {run.state}, not complete: it has no final model to load")
+    if os.path.lexists(run.model_path):
+        check_model_files(run.model_path)
     return ResolvedModel(ref, "run", str(run.model_path), run)
 
 
@@ -137,7 +140,8 @@ def resolve_model_ref(ref, spec, *, runs_dir=None):
 
     Raises:
         OfflineError: a hub preset was requested with no network (names offline choices).
-        ValueError: the reference is unknown, or a run is not complete.
+        ValueError: the reference is unknown, a run is not complete, or a local model's
+            files are refused (see ``check_model_files``).
     """
     ref = (ref or spec.default_model).strip()
     if ref.startswith("bundled:"):
@@ -149,6 +153,7 @@ def resolve_model_ref(ref, spec, *, runs_dir=None):
     if path.exists():
         if path.is_file() and path.suffix != ".keras":
             raise ValueError(f"{ref}: a model file must be a .keras file (or give a preset dir)")
+        check_model_files(path)
         return ResolvedModel(ref, "path", str(path))
     if _is_hub_name(spec, ref):
         if is_offline():

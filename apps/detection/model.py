@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.detection import SPEC
+from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 COCO_NAMES_FILE = Path(__file__).with_name("coco_classes.txt")
@@ -107,6 +108,7 @@ class HubDetector:
         )
 
 
+@reports_load_failures
 def load_detector(ref=None, *, runs_dir=None):
     """Load a detector from any model reference (default ``bundled:mtcnn_faces``).
 

@@ -13,12 +13,46 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import math
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
 
 NET_NAMES = ("pnet", "rnet", "onet")
+# Each net's weights in Keras ``get_weights()`` order (conv kernel, bias, PReLU alpha...): a
+# file holding anything else is refused before Keras sees it.
+NET_WEIGHT_SHAPES = {
+    "pnet": (
+        *((3, 3, 3, 10), (10,), (1, 1, 10), (3, 3, 10, 16), (16,), (1, 1, 16)),
+        *((3, 3, 16, 32), (32,), (1, 1, 32), (1, 1, 32, 4), (4,), (1, 1, 32, 2), (2,)),
+    ),
+    "rnet": (
+        *((3, 3, 3, 28), (28,), (1, 1, 28), (3, 3, 28, 48), (48,), (1, 1, 48)),
+        *((2, 2, 48, 64), (64,), (1, 1, 64), (576, 128), (128,), (128,)),
+        *((128, 4), (4,), (128, 2), (2,)),
+    ),
+    "onet": (
+        *((3, 3, 3, 32), (32,), (1, 1, 32), (3, 3, 32, 64), (64,), (1, 1, 64)),
+        *((3, 3, 64, 64), (64,), (1, 1, 64), (2, 2, 64, 128), (128,), (1, 1, 128)),
+        *((1152, 256), (256,), (256,), (256, 4), (4,), (256, 10), (10,), (256, 2), (2,)),
+    ),
+}
+MAX_DECOMPRESSED_BYTES = 64 * 1024**2  # the bundled nets hold 2 MB; a bigger stream is not one
+# What a damaged or crafted stream makes lz4 (RuntimeError) or the unpickler raise.
+_UNREADABLE = (
+    ValueError,
+    RuntimeError,
+    pickle.UnpicklingError,
+    EOFError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    struct.error,
+    UnicodeError,
+)
 FORMAT_NAME = "transferzoo-mtcnn"
 FORMAT_VERSION = 1
 
@@ -50,8 +84,10 @@ class _ArrayHeader:
         if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
             raise ValueError(f"bad array shape {shape!r}")
         if getattr(self, "numpy_array_alignment_bytes", None) is not None:
-            file.read(file.read(1)[0])  # joblib >= 1.2 aligns the data: skip the padding
-        count = int(np.prod(shape, dtype=np.int64))
+            padding = file.read(1)  # joblib >= 1.2 aligns the data: skip the padding
+            if len(padding) != 1 or len(file.read(padding[0])) != padding[0]:
+                raise ValueError("array data truncated in its padding")
+        count = math.prod(shape)  # Python ints: a crafted shape cannot overflow to a small count
         data = file.read(count * dtype.itemsize)
         if len(data) != count * dtype.itemsize:
             raise ValueError(f"array data truncated: {len(data)} of {count * dtype.itemsize} bytes")
@@ -122,13 +158,45 @@ def read_array_pickle(data):
     return _ArrayUnpickler(io.BytesIO(data)).load()
 
 
-def load_weights_file(path):
-    """Return the list of arrays stored in a joblib+lz4 weights file, read safely."""
+def _decompress(data):
+    """The LZ4 frame ``data`` decompressed, refusing more than ``MAX_DECOMPRESSED_BYTES``."""
     import lz4.frame
 
-    arrays = read_array_pickle(lz4.frame.decompress(Path(path).read_bytes()))
-    if not isinstance(arrays, list) or not all(isinstance(a, np.ndarray) for a in arrays):
-        raise ValueError(f"{path}: expected a list of numpy arrays, got {type(arrays).__name__}")
+    decompressor = lz4.frame.LZ4FrameDecompressor()
+    output = decompressor.decompress(data, max_length=MAX_DECOMPRESSED_BYTES)
+    if not decompressor.eof or decompressor.unused_data:
+        raise ValueError(f"not one LZ4 frame of at most {MAX_DECOMPRESSED_BYTES} bytes")
+    return output
+
+
+def _check_arrays(arrays, expected_shapes):
+    if len(arrays) != len(expected_shapes):
+        raise ValueError(f"{len(arrays)} arrays, expected {len(expected_shapes)}")
+    for index, (array, shape) in enumerate(zip(arrays, expected_shapes)):
+        if array.shape != tuple(shape) or array.dtype != np.float32:
+            raise ValueError(
+                f"array {index} is {array.dtype} {array.shape}, expected float32 {tuple(shape)}"
+            )
+
+
+def load_weights_file(path, expected_shapes=None):
+    """Return the list of arrays stored in a joblib+lz4 weights file, read safely.
+
+    Args:
+        path: the ``.lz4`` file.
+        expected_shapes: when given, the arrays must be float32 of exactly these shapes.
+
+    Raises:
+        ValueError: naming the file, for anything but such a list of arrays.
+    """
+    try:
+        arrays = read_array_pickle(_decompress(Path(path).read_bytes()))
+        if not isinstance(arrays, list) or not all(isinstance(a, np.ndarray) for a in arrays):
+            raise ValueError(f"expected a list of numpy arrays, got {type(arrays).__name__}")
+        if expected_shapes is not None:
+            _check_arrays(arrays, expected_shapes)
+    except _UNREADABLE as error:
+        raise ValueError(f"{path}: not a weights file this reader accepts: {error}") from error
     return arrays
 
 
@@ -144,7 +212,7 @@ def load_mtcnn_arrays(name):
     """The weights list of one MTCNN net, ``"pnet"``, ``"rnet"`` or ``"onet"``."""
     if name not in NET_NAMES:
         raise ValueError(f"Unknown MTCNN net {name!r}; expected one of {NET_NAMES}")
-    return load_weights_file(weights_dir() / f"{name}.lz4")
+    return load_weights_file(weights_dir() / f"{name}.lz4", NET_WEIGHT_SHAPES[name])
 
 
 def _package_version():

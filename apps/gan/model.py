@@ -16,9 +16,11 @@ from apps.gan.models import (
     build_upsample_generator,
 )
 from apps.gan.trainer import GAN, make_optimizers
+from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 
+@reports_load_failures
 def feature_backbone(ref):
     """The pretrained image backbone behind ``ref`` (an image-classification reference)."""
     import keras_hub
@@ -89,6 +91,7 @@ def latent_vectors(count, seed, latent_dim=LATENT_DIM):
     return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype("float32")
 
 
+@reports_load_failures
 def load_generator(ref, *, runs_dir=None):
     """The trained generator of a GAN run (``run:<id>``, or a ``generator.keras`` path)."""
     import keras

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apps.image_classify import SPEC
+from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 LABELS_FILE = Path(__file__).with_name("imagenet_classes.txt")
@@ -49,6 +50,7 @@ def image_size_of(model):
     return tuple(size) if size else (224, 224)
 
 
+@reports_load_failures
 def load_classifier(ref=None, *, runs_dir=None):
     """Load a classifier from any model reference (see ``shared.models``).
 
@@ -88,6 +90,7 @@ def _labels_for(resolved, num_outputs):
     return [f"class_{index}" for index in range(num_outputs)]
 
 
+@reports_load_failures
 def base_image_size(ref, *, runs_dir=None):
     """The square input size of the model behind ``ref``, read without building it."""
     import keras_hub

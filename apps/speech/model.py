@@ -8,6 +8,7 @@ import numpy as np
 
 from apps.speech import SPEC
 from apps.speech.decoding import SpecialTokens, WhisperGenerator
+from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 SAMPLE_RATE = 16000
@@ -65,6 +66,7 @@ def _from_directory(directory, ref):
     return LoadedTranscriber(generator, tokenizer, converter, suppress, ref)
 
 
+@reports_load_failures
 def load_transcriber(ref=None, *, runs_dir=None):
     """Load a Whisper model from any reference (see ``shared.models``).
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from apps.translate import SPEC
 from apps.translate.weights import METADATA_FILE, SHORTLIST_FILE
+from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 LANGUAGE_NAMES = {
@@ -117,6 +118,7 @@ def load_preset_directory(directory, ref):
     )
 
 
+@reports_load_failures
 def load_translator(ref=None, *, runs_dir=None, target_language=None):
     """Load a translation model from any reference (see ``shared.models``).
 

@@ -1,5 +1,6 @@
 """Tests for the MTCNN face detector: safe weight reading, nets and cascade parity."""
 
+import io
 import json
 import os
 import pickle
@@ -124,6 +125,92 @@ def test_refuses_a_pickle_that_calls_os_system(tmp_path):
 def test_unknown_net_name():
     with pytest.raises(ValueError, match="qnet"):
         mtcnn_weights.load_mtcnn_arrays("qnet")
+
+
+@pytest.mark.parametrize("name", mtcnn_weights.NET_NAMES)
+def test_expected_shapes_are_the_keras_nets_weights(name):
+    build = mtcnn.NET_BUILDERS[mtcnn_weights.NET_NAMES.index(name)]
+    shapes = tuple(tuple(weight.shape) for weight in build().weights)
+    assert shapes == mtcnn_weights.NET_WEIGHT_SHAPES[name]
+
+
+@pytest.fixture
+def crafted_weights_dir(tmp_path, monkeypatch):
+    """An empty folder standing in for the package's ``assets/weights``."""
+    monkeypatch.setattr(mtcnn_weights, "weights_dir", lambda: tmp_path)
+    return tmp_path
+
+
+def _pnet_arrays():
+    return [np.zeros(shape, "float32") for shape in mtcnn_weights.NET_WEIGHT_SHAPES["pnet"]]
+
+
+def _transposed_kernel(arrays):
+    return [np.zeros((10, 3, 3, 3), "float32"), *arrays[1:]]
+
+
+def _huge_first_array(arrays):
+    return [np.zeros((3, 3, 3, 10_000), "float32"), *arrays[1:]]
+
+
+TAMPERED_ARRAYS = {
+    "transposed-kernel": _transposed_kernel,
+    "huge-array": _huge_first_array,
+    "missing-array": lambda arrays: arrays[:-1],
+    "extra-array": lambda arrays: [*arrays, np.zeros(2, "float32")],
+    "float64": lambda arrays: [array.astype("float64") for array in arrays],
+    "int32-bias": lambda arrays: [arrays[0], arrays[1].astype("int32"), *arrays[2:]],
+}
+
+
+@pytest.mark.parametrize("tamper", TAMPERED_ARRAYS.values(), ids=TAMPERED_ARRAYS)
+def test_arrays_not_shaped_like_the_net_are_refused(crafted_weights_dir, tamper):
+    joblib = pytest.importorskip("joblib")
+    joblib.dump(tamper(_pnet_arrays()), crafted_weights_dir / "pnet.lz4", compress="lz4")
+    with pytest.raises(ValueError, match=r"pnet\.lz4.*(array|arrays)"):
+        mtcnn_weights.load_mtcnn_arrays("pnet")
+
+
+def test_arrays_shaped_like_the_net_load(crafted_weights_dir):
+    joblib = pytest.importorskip("joblib")
+    joblib.dump(_pnet_arrays(), crafted_weights_dir / "pnet.lz4", compress="lz4")
+    shapes = [array.shape for array in mtcnn_weights.load_mtcnn_arrays("pnet")]
+    assert shapes == list(mtcnn_weights.NET_WEIGHT_SHAPES["pnet"])
+
+
+def _joblib_stream_cut_at_padding():
+    """A joblib array stream cut just before the padding-length byte of its array's data."""
+    joblib = pytest.importorskip("joblib")
+    buffer = io.BytesIO()
+    data = np.arange(16, dtype="float32")
+    joblib.dump([data], buffer)
+    stream = buffer.getvalue()
+    start = stream.index(data.tobytes())
+    padding = next(n for n in range(16) if stream[start - n - 1] == n)
+    return stream[: start - padding - 1]
+
+
+def _stream_cases():
+    import lz4.frame
+
+    return {
+        "not-lz4": b"garbage" * 10,
+        "truncated-pickle": lz4.frame.compress(pickle.dumps([np.zeros(3)])[:-3]),
+        "bad-opcode-argument": lz4.frame.compress(b"\x80\x02garbage"),
+        "trailing-data": lz4.frame.compress(pickle.dumps([np.zeros(3)])) + b"more",
+        "cut-at-padding": lz4.frame.compress(_joblib_stream_cut_at_padding()),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["not-lz4", "truncated-pickle", "bad-opcode-argument", "trailing-data", "cut-at-padding"],
+)
+def test_damaged_weights_file_is_one_value_error(tmp_path, case):
+    path = tmp_path / "damaged.lz4"
+    path.write_bytes(_stream_cases()[case])
+    with pytest.raises(ValueError, match=r"damaged\.lz4"):
+        mtcnn_weights.load_weights_file(path)
 
 
 def test_nets_match_the_package(detector):

@@ -1,6 +1,7 @@
 """Tests for shared.models: the one resolver of model references."""
 
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_preset_directory_and_keras_file(tmp_path):
     preset_dir = tmp_path / "my_preset"
     preset_dir.mkdir()
     keras_file = tmp_path / "model.keras"
-    keras_file.write_bytes(b"")
+    with zipfile.ZipFile(keras_file, "w") as archive:
+        archive.writestr("config.json", "{}")
     for path in (preset_dir, keras_file):
         resolved = models.resolve_model_ref(str(path), FAKE_SPEC)
         assert (resolved.kind, resolved.location, resolved.run) == ("path", str(path), None)

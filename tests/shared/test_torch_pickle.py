@@ -35,16 +35,18 @@ _REBUILD_TENSOR_V2 = _torch_global("torch._utils", "_rebuild_tensor_v2")
 class Storage:
     """A torch storage: a flat typed buffer, written after the state-dict pickle."""
 
-    def __init__(self, key, values):
+    def __init__(self, key, values, view=None):
         self.key = key
         self.values = np.ascontiguousarray(values).ravel()
+        self.view = view  # (view key, offset, size): a slice of the storage, as torch wrote
 
 
 class Tensor:
     """A view on a storage; pickles as ``torch._utils._rebuild_tensor_v2(...)``."""
 
     def __init__(self, storage, offset, size, stride):
-        self.args = (storage, offset, tuple(size), tuple(stride), False, collections.OrderedDict())
+        size, stride = (tuple(v) if isinstance(v, (list, tuple)) else v for v in (size, stride))
+        self.args = (storage, offset, size, stride, False, collections.OrderedDict())
 
     def __reduce__(self):
         return _REBUILD_TENSOR_V2, self.args
@@ -72,7 +74,7 @@ class _LegacyPickler(pickle._Pickler):
             return None
         self.storages.setdefault(obj.key, obj)
         storage_class = _STORAGE_CLASSES[obj.values.dtype]
-        return ("storage", storage_class, obj.key, "cpu", obj.values.size, None)
+        return ("storage", storage_class, obj.key, "cpu", obj.values.size, obj.view)
 
     def save_global(self, obj, name=None):
         if getattr(obj, "__module__", "").startswith("torch"):
@@ -183,6 +185,85 @@ def test_truncated_storage(tmp_path, cut):
     data = path.read_bytes()
     path.write_bytes(data[:-cut])
     with pytest.raises(ValueError, match="truncated|cannot read"):
+        load_legacy_state_dict(path)
+
+
+def _storage_of(count):
+    return Storage("0", np.arange(count, dtype=np.float32))
+
+
+# Tensors whose view does not fit their storage (16 float32): read as given they would copy
+# process memory beyond the storage or crash, so each must be refused.
+CRAFTED_TENSORS = {
+    "size-exceeds-storage": (0, (4096,), (1,)),
+    "2d-size-exceeds-storage": (0, (64, 64), (64, 1)),
+    "last-element-one-past": (1, (16,), (1,)),
+    "offset-beyond-storage": (1_000_000, (1,), (1,)),
+    "negative-offset": (-8, (4,), (1,)),
+    "negative-stride": (0, (4,), (-1_000,)),
+    "huge-stride": (0, (2,), (2**40,)),
+    "huge-size": (0, (2**62, 4), (4, 1)),
+    "negative-size": (0, (-1,), (1,)),
+    "size-stride-mismatch": (0, (2, 2), (1,)),
+    "float-size": (0, (2.5,), (1,)),
+    "int-size": (0, 4, (1,)),
+    "broadcast-beyond-storage": (0, (1_000, 1_000), (0, 0)),
+}
+
+
+@pytest.mark.parametrize("offset, size, stride", CRAFTED_TENSORS.values(), ids=CRAFTED_TENSORS)
+def test_tensor_that_does_not_fit_its_storage_is_refused(tmp_path, offset, size, stride):
+    storage = _storage_of(16)
+    state = {"good.weight": Tensor(storage, 0, (4, 4), (4, 1))}
+    state["crafted.weight"] = Tensor(storage, offset, size, stride)
+    path = write_legacy_checkpoint(tmp_path / "crafted.pth", state)
+    with pytest.raises(ValueError, match="crafted.weight"):
+        load_legacy_state_dict(path)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [("v", 12, 8), ("v", -4, 4), ("v", 0, 100), ("v", 0)],
+    ids=["past-the-end", "negative-offset", "too-long", "malformed"],
+)
+def test_storage_view_outside_its_storage_is_refused(tmp_path, view):
+    storage = Storage("0", np.arange(16, dtype=np.float32), view=view)
+    path = write_legacy_checkpoint(tmp_path / "view.pth", {"w": Tensor(storage, 0, (2,), (1,))})
+    with pytest.raises(ValueError, match="storage 0"):
+        load_legacy_state_dict(path)
+
+
+def test_storage_view_inside_its_storage_is_read(tmp_path):
+    storage = Storage("0", np.arange(16, dtype=np.float32), view=("v", 4, 8))
+    path = write_legacy_checkpoint(tmp_path / "view.pth", {"w": Tensor(storage, 2, (2, 3), (3, 1))})
+    np.testing.assert_array_equal(load_legacy_state_dict(path)["w"], [[6, 7, 8], [9, 10, 11]])
+
+
+def test_tensors_exactly_filling_their_storage_load(tmp_path):
+    storage = _storage_of(16)
+    state = {
+        "all": Tensor(storage, 0, (16,), (1,)),
+        "last": Tensor(storage, 15, (1,), (1,)),
+        "columns": Tensor(storage, 3, (4,), (4,)),
+        "empty": Tensor(storage, 16, (0,), (1,)),
+    }
+    loaded = load_legacy_state_dict(write_legacy_checkpoint(tmp_path / "fits.pth", state))
+    np.testing.assert_array_equal(loaded["all"], np.arange(16))
+    np.testing.assert_array_equal(loaded["last"], [15])
+    np.testing.assert_array_equal(loaded["columns"], [3, 7, 11, 15])
+    assert loaded["empty"].shape == (0,)
+
+
+def test_tensor_without_a_storage_is_refused(tmp_path):
+    path = write_legacy_checkpoint(tmp_path / "bare.pth", {"bare.weight": Tensor(5, 0, (1,), (1,))})
+    with pytest.raises(ValueError, match="bare.weight"):
+        load_legacy_state_dict(path)
+
+
+@pytest.mark.parametrize("value", [3, "text", None], ids=["int", "str", "none"])
+def test_state_entry_that_is_not_a_tensor_is_refused(tmp_path, value):
+    path = write_legacy_checkpoint(tmp_path / "mixed.pth", {"odd.entry": value})
+    with pytest.raises(ValueError, match="odd.entry"):
         load_legacy_state_dict(path)
 
 
