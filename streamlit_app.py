@@ -15,7 +15,7 @@ import streamlit as st  # noqa: E402
 from apps import APPS  # noqa: E402
 from shared.ui.preload import preload_default_models  # noqa: E402
 from shared.ui.presentation import apply_page_presets, presentation_toggle  # noqa: E402
-from shared.ui.runtime import keep_keras_state_between_runs  # noqa: E402
+from shared.ui.runtime import keep_keras_state_between_runs, serve_users_side_by_side  # noqa: E402
 
 # (file under shared/ui, title, icon, url path) of the pages that are not one app's.
 SHARED_PAGES = (
@@ -42,6 +42,7 @@ def build_pages():
     return {"TransferZoo": [home, *shared], "Apps": apps}
 
 
+serve_users_side_by_side()  # one user's run never stops the others' pages
 keep_keras_state_between_runs()  # cached models stay fast from one click to the next
 preload_default_models()  # once per process, in the background ($TRANSFERZOO_PRELOAD=0: off)
 st.set_page_config(page_title="TransferZoo", layout="wide")
