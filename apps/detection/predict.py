@@ -1,17 +1,21 @@
 """Detect objects (or faces) in images; draw them; the predict CLI."""
 
 import argparse
-import json
 import sys
 import time
 import zlib
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from apps.detection.model import load_detector
+from shared import predict_cli
 from shared.cli import report_error
-from shared.images import decode_image
+from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.inputs import InputPaths
+
+CSV_COLUMNS = ("source", "label", "score", "x1", "y1", "x2", "y2", "model", "latency_ms", "error")
 
 
 @dataclass
@@ -81,52 +85,77 @@ def draw_detections(image, detections, width=3):
 
 
 def main(argv=None):
-    """``python -m apps.detection.predict IMAGE... --model REF [--json]``."""
+    """``python -m apps.detection.predict IMAGE|FOLDER|GLOB|LIST.txt... --model REF
+    [--json|--csv] [--save-dir DIR]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.detection.predict")
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files")
-    parser.add_argument("--model", default=None, help="model reference (bundled:, preset, run:)")
+    predict_cli.add_arguments(parser, metavar="IMAGE", kind="image")
     parser.add_argument("--score-threshold", type=float, default=None, help="minimum score")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="NMS overlap limit")
     parser.add_argument("--save-dir", default=None, help="also write drawn images here")
-    parser.add_argument("--json", action="store_true", help="one JSON object per input")
-    parser.add_argument("--runs-dir", default=None, help="runs registry root")
     args = parser.parse_args(argv)
     try:
-        images = [decode_image(path) for path in args.inputs]
+        inputs = InputPaths(args.inputs, IMAGE_EXTENSIONS)
         predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
     except (ValueError, OSError) as error:
         return report_error(error)
-    for path, image in zip(args.inputs, images):
-        result = predictor.predict(
-            image,
-            score_threshold=args.score_threshold,
-            iou_threshold=args.iou_threshold,
-            source=path,
-        )
-        if args.save_dir:
-            _save_drawing(image, result, path, args.save_dir)
-        print(json.dumps(result.to_dict())) if args.json else _print(result)
-    return 0
+
+    def detect(images, sources):  # one image per call: MTCNN works at each image's own size
+        options = {"score_threshold": args.score_threshold, "iou_threshold": args.iou_threshold}
+        return [predictor.predict(images[0], source=sources[0], **options)]
+
+    return predict_cli.run(
+        inputs,
+        decode=decode_image,
+        predict=detect,
+        output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
+        mode=predict_cli.output_mode(args),
+        after=DrawingSaver(args.save_dir) if args.save_dir else None,
+        unit="image",
+    )
 
 
-def _save_drawing(image, result, path, save_dir):
-    from pathlib import Path
+class DrawingSaver:
+    """Writes each drawn result to ``save_dir`` as ``<stem>_detections.png``; a stem seen
+    before in the same run (``a/x.jpg``, ``b/x.jpg``) gets ``_2``, ``_3``... so none is
+    overwritten."""
 
-    from PIL import Image
+    def __init__(self, save_dir):
+        self.save_dir, self.used = Path(save_dir), set()
 
-    Path(save_dir).mkdir(parents=True, exist_ok=True)
-    target = Path(save_dir) / f"{Path(path).stem}_detections.png"
-    Image.fromarray(draw_detections(image, result.detections)).save(target)
+    def __call__(self, image, result):
+        from PIL import Image
+
+        stem, number = Path(result.source).stem, 1
+        while (name := stem if number == 1 else f"{stem}_{number}") in self.used:
+            number += 1
+        self.used.add(name)
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        target = self.save_dir / f"{name}_detections.png"
+        Image.fromarray(draw_detections(image, result.detections)).save(target)
 
 
-def _print(result):
-    print(
+def describe(result):
+    """The text lines of one result: how many were found, then one line per box."""
+    lines = [
         f"{result.source}: {len(result.detections)} found ({result.model}, "
         f"{result.latency_ms:.0f} ms)"
-    )
+    ]
     for found in result.detections:
         box = ", ".join(f"{value:.0f}" for value in found["box"])
-        print(f"  {found['label']:<16} {found['score']:.2f}  [{box}]")
+        lines.append(f"  {found['label']:<16} {found['score']:.2f}  [{box}]")
+    return "\n".join(lines)
+
+
+def csv_rows(result):
+    """One row per box (see ``CSV_COLUMNS``); an image without any gets one row, no box."""
+    common = {"source": result.source, "model": result.model, "latency_ms": result.latency_ms}
+    boxes = [
+        common
+        | {"label": found["label"], "score": found["score"]}
+        | dict(zip(("x1", "y1", "x2", "y2"), found["box"]))
+        for found in result.detections
+    ]
+    return boxes or [common]
 
 
 if __name__ == "__main__":

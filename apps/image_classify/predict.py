@@ -1,7 +1,6 @@
 """Predict ImageNet (or fine-tuned) classes for images; Grad-CAM heatmaps; the predict CLI."""
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -10,8 +9,11 @@ import numpy as np
 
 from apps.image_classify.data import resize_image
 from apps.image_classify.model import load_classifier
+from shared import predict_cli
 from shared.cli import report_error
-from shared.images import decode_image
+from shared.devices import compile_step
+from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.inputs import InputPaths
 
 
 @dataclass
@@ -45,6 +47,9 @@ def softmax(logits):
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+RANKED_FIELDS = ("index", "label", "score")
+
+
 class Predictor:
     """Classify images with one loaded model; the CLI, the UI and the tests share it."""
 
@@ -52,24 +57,37 @@ class Predictor:
         self.loaded = loaded
         self.model = loaded.model
         self.labels = loaded.labels
+        # Preprocessing and model in one compiled graph, without Keras' per-call data
+        # handling (``predict_on_batch`` preprocesses eagerly). The warm-up's batch shape is
+        # traced exactly; a second batch size generalises it, so varying sizes (the UI's
+        # crops) stop retracing.
+        self.forward = compile_step(self._forward, reduce_retracing=True)
 
     @classmethod
-    def load(cls, ref=None, *, runs_dir=None):
+    def load(cls, ref=None, *, runs_dir=None, batch_size=1):
         """Load the model behind ``ref`` (default: ``bundled:efficientnet_lite0``).
 
-        One warm-up call traces the inference function, so reported latencies (and the
-        first user's wait in the UI) are those of the model, not of graph building.
+        A warm-up call on ``batch_size`` images traces the inference graph for that batch
+        shape, so reported latencies (and the first user's wait in the UI) are those of the
+        model, not of graph building. Other batch sizes work too; each traces once.
         """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
         predictor = cls(load_classifier(ref, runs_dir=runs_dir))
         height, width = predictor.loaded.image_size
-        predictor.logits([np.zeros((height, width, 3), "uint8")])
+        predictor.logits([np.zeros((height, width, 3), "uint8")] * batch_size)
         return predictor
+
+    def _forward(self, batch):
+        preprocessor = getattr(self.model, "preprocessor", None)
+        inputs = batch if preprocessor is None else preprocessor(batch)
+        return self.model(inputs, training=False)
 
     def resize(self, images):
         """Resize RGB images to the model's input size and stack them into a float batch.
 
-        Scaling is left to the model: keras-hub tasks apply their preprocessor in
-        ``predict_on_batch``, so the batch stays in [0, 255].
+        Scaling is left to the model's preprocessor (applied in ``forward``), so the batch
+        stays in [0, 255].
         """
         size = self.loaded.image_size
         resized = [resize_image(np.asarray(image), size) for image in images]
@@ -77,7 +95,7 @@ class Predictor:
 
     def logits(self, images):
         """Raw model outputs for a batch of RGB uint8 images."""
-        return np.asarray(self.model.predict_on_batch(self.resize(images)))
+        return np.asarray(self.forward(self.resize(images)))
 
     def predict(self, images, *, top_k=5, sources=None):
         """Classify RGB images (each an (H, W, 3) uint8 array).
@@ -117,37 +135,79 @@ class Predictor:
         return gradcam_heatmap(self.model, inputs, image.shape[:2], class_index)
 
 
-def _print_table(result):
-    print(f"{result.source}  ({result.model}, {result.latency_ms:.0f} ms)")
+def describe(result):
+    """The text lines of one result: source, model and latency, then a bar per class."""
+    lines = [f"{result.source}  ({result.model}, {result.latency_ms:.0f} ms)"]
     for prediction in result.predictions:
         bar = "#" * int(round(prediction.score * 30))
-        print(f"  {prediction.score:6.1%}  {prediction.label:<28} {bar}".rstrip())
+        lines.append(f"  {prediction.score:6.1%}  {prediction.label:<28} {bar}".rstrip())
+    return "\n".join(lines)
+
+
+def csv_columns(top_k):
+    """CSV header: the top class as ``index, label, score``, then ``label_2``... per rank."""
+    ranked = [f"{name}_{rank}" for rank in range(2, top_k + 1) for name in RANKED_FIELDS]
+    return ("source", *RANKED_FIELDS, *ranked, "model", "latency_ms", "error")
+
+
+def csv_rows(result):
+    """One flat row per image (see ``csv_columns``)."""
+    row = {"source": result.source, "model": result.model, "latency_ms": result.latency_ms}
+    for rank, prediction in enumerate(result.predictions, start=1):
+        suffix = "" if rank == 1 else f"_{rank}"
+        row |= {f"{name}{suffix}": getattr(prediction, name) for name in RANKED_FIELDS}
+    return [row]
+
+
+def _decoder(image_size):
+    """Path -> RGB image at the model's size: resizing here keeps it out of the batch time."""
+    return lambda path: resize_image(decode_image(path), image_size)
 
 
 def main(argv=None):
-    """``python -m apps.image_classify.predict IMAGE... --model REF [--json]``."""
+    """``python -m apps.image_classify.predict IMAGE|FOLDER|GLOB|LIST.txt... --model REF
+    [--json|--csv]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.image_classify.predict")
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files to classify")
-    parser.add_argument("--model", default=None, help="model reference (bundled:, preset, run:)")
+    predict_cli.add_arguments(parser, metavar="IMAGE", kind="image")
     parser.add_argument("--top-k", type=int, default=5, help="classes per image (default: 5)")
     parser.add_argument("--batch-size", type=int, default=16, help="images per batch")
-    parser.add_argument("--json", action="store_true", help="one JSON object per input")
-    parser.add_argument("--runs-dir", default=None, help="runs registry root")
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.top_k < 1:
         parser.error("--batch-size and --top-k must be at least 1")
     try:
-        images = [decode_image(path) for path in args.inputs]
-        predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
+        inputs = InputPaths(args.inputs, IMAGE_EXTENSIONS)
+        # A batch never bigger than the input count: 3 images are not padded to 16.
+        batch_size = min(args.batch_size, len(inputs))
+        predictor = Predictor.load(args.model, runs_dir=args.runs_dir, batch_size=batch_size)
     except (ValueError, OSError) as error:
         return report_error(error)
-    for start in range(0, len(images), args.batch_size):
-        chunk = slice(start, start + args.batch_size)
-        for result in predictor.predict(
-            images[chunk], top_k=args.top_k, sources=args.inputs[chunk]
-        ):
-            print(json.dumps(result.to_dict())) if args.json else _print_table(result)
-    return 0
+    mode = predict_cli.output_mode(args)
+    return predict_inputs(predictor, inputs, top_k=args.top_k, batch_size=batch_size, mode=mode)
+
+
+def predict_inputs(predictor, inputs, *, top_k=5, batch_size=16, mode="text"):
+    """Classify every input path, streamed in batches of ``batch_size``, printing each result.
+
+    Args:
+        predictor: a loaded ``Predictor`` (best warmed up at ``batch_size``).
+        inputs: input paths, e.g. ``shared.inputs.InputPaths``.
+        top_k: classes per image (capped at the model's class count).
+        batch_size: images per model call; the last batch is padded to it.
+        mode: ``"text"``, ``"json"`` or ``"csv"``.
+
+    Returns:
+        The exit status: 0, or 1 when an input could not be read.
+    """
+    top_k = min(top_k, len(predictor.labels))
+    return predict_cli.run(
+        inputs,
+        decode=_decoder(predictor.loaded.image_size),
+        predict=lambda images, sources: predictor.predict(images, top_k=top_k, sources=sources),
+        output=predict_cli.Output(describe, csv_columns(top_k), csv_rows),
+        mode=mode,
+        batch_size=batch_size,
+        unit="image",
+    )
 
 
 if __name__ == "__main__":

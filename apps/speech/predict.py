@@ -1,21 +1,25 @@
-"""Transcribe speech with Whisper: 30-second windows, cached decoding; the predict CLI."""
+"""Transcribe speech with Whisper: 30-second windows that follow the speech, cached decoding;
+the predict CLI."""
 
 import argparse
-import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from apps.speech.decoding import DecodeOptions
 from apps.speech.model import SAMPLE_RATE, load_transcriber
 from apps.speech.search import beam_search, greedy
-from shared.audio import decode_audio
+from shared import predict_cli
+from shared.audio import AUDIO_EXTENSIONS, decode_audio
 from shared.cli import report_error
+from shared.inputs import InputPaths
 
 WINDOW_SECONDS = 30
 TIMESTAMP_SECONDS = 0.02
+# How far before a cut the next window may start, to find the pause the cut meant.
+SEEK_BACK_SECONDS = 0.3
 
 
 @dataclass
@@ -51,10 +55,23 @@ def split_windows(audio, sample_rate=SAMPLE_RATE, seconds=WINDOW_SECONDS):
     return [audio[start : start + size] for start in range(0, max(len(audio), 1), size)]
 
 
-def segments_from_tokens(tokens, tokenizer, offset):
-    """Segments from timestamp-token pairs ``<|t0|> text <|t1|>`` of one window."""
+def segments_from_tokens(tokens, tokenizer, offset, end=None):
+    """Segments from timestamp-token pairs ``<|t0|> text <|t1|>`` of one window.
+
+    Args:
+        offset: the window's start in seconds.
+        end: the window's end in seconds (None: no end). No segment ends after it, and
+            text after an opening timestamp that never closed ends there (without an
+            ``end`` such text is left out).
+    """
     begin = tokenizer.special_ids["timestamp_begin"]
     segments, start, text_ids = [], None, []
+
+    def close(end_s):
+        text = tokenizer.decode(text_ids).strip()
+        if text:
+            segments.append(Segment(round(start, 2), round(max(end_s, start), 2), text))
+
     for token in tokens:
         if token < begin:
             text_ids.append(token)
@@ -63,11 +80,54 @@ def segments_from_tokens(tokens, tokenizer, offset):
         if start is None:
             start = time_s
         else:
-            text = tokenizer.decode(text_ids).strip()
-            if text:
-                segments.append(Segment(round(start, 2), round(time_s, 2), text))
+            close(time_s if end is None else min(time_s, end))
             start, text_ids = None, []
+    if start is not None and end is not None:
+        close(end)
     return segments
+
+
+def complete_segments(tokens, timestamp_begin):
+    """Whisper's long-form rule: keep a window's complete segments, hear the rest again.
+
+    A segment closes with a timestamp and the next one opens with another; text after the
+    last such pair was cut off by the window's end, so the next window starts there.
+
+    Returns:
+        ``(tokens kept, seconds into the window where the next window starts)``; the
+        seconds are None when the whole window is done: its last segment closed with
+        nothing after it (no more speech in the window), or no pair marks a place to cut.
+    """
+    stamps = [token >= timestamp_begin for token in tokens]
+    pairs = [i for i in range(1, len(tokens)) if stamps[i - 1] and stamps[i]]
+    if not pairs or stamps[-2:] == [False, True]:
+        return list(tokens), None
+    cut = pairs[-1]
+    return list(tokens[:cut]), round((tokens[cut - 1] - timestamp_begin) * TIMESTAMP_SECONDS, 2)
+
+
+def quiet_start(audio, seek, kept, cut_seconds, timestamp_begin):
+    """The sample where the window after a cut one starts (see ``complete_segments``).
+
+    Whisper's timestamps can lag the speech by a tenth of a second or more, and starting
+    the next window at a late one clips the onset of its first word. So it starts at the
+    quietest 20 ms (the latest of equals) from the cut back by ``SEEK_BACK_SECONDS``, but
+    after the last kept segment's start.
+
+    Args:
+        audio: the whole clip; ``seek``: the cut window's first sample.
+        kept: the window's kept tokens; ``cut_seconds``: the cut, into the window.
+    """
+    frame = round(TIMESTAMP_SECONDS * SAMPLE_RATE)
+    opening = [token for token in kept[:-1] if token >= timestamp_begin][-1]
+    cut = seek + round(cut_seconds * SAMPLE_RATE)
+    earliest = max(
+        seek + (opening - timestamp_begin + 1) * frame,
+        cut - round(SEEK_BACK_SECONDS * SAMPLE_RATE),
+    )
+    starts = range(cut, earliest - 1, -frame)
+    energies = [float(np.square(audio[start : start + frame]).mean()) for start in starts]
+    return starts[int(np.argmin(energies))]  # the first minimum: the latest in time
 
 
 class Predictor:
@@ -87,21 +147,58 @@ class Predictor:
         predictor.transcribe(np.zeros(SAMPLE_RATE, "float32"))
         return predictor
 
-    def _hypotheses(self, windows, options, prompt):
+    def _hypothesis(self, window, options, prompt):
+        """The decoded tokens of one window of up to 30 seconds (zero-padded to 30)."""
         loaded = self.loaded
-        features = loaded.audio_converter(
-            np.stack([np.pad(w, (0, WINDOW_SECONDS * SAMPLE_RATE - len(w))) for w in windows])
-        )
-        encoded = loaded.generator.encode(features)
+        padded = np.pad(window, (0, WINDOW_SECONDS * SAMPLE_RATE - len(window)))
+        encoded = loaded.generator.encode(loaded.audio_converter(padded[None]))
         if options.beam_size <= 1:
-            return greedy(loaded.generator, encoded, prompt, options)
-        return [
-            beam_search(loaded.generator, encoded[i : i + 1], prompt, options)
-            for i in range(len(windows))
+            return greedy(loaded.generator, encoded, prompt, options)[0]
+        return beam_search(loaded.generator, encoded, prompt, options)
+
+    def _windows(self, audio, options):
+        """``(start, end, tokens)`` of each window decoded: seconds where it starts and where
+        its segments end at the latest (where the next window starts), and its kept tokens.
+
+        Up to 30 seconds: one window, decoded as asked. Longer: Whisper's own long-form
+        loop. Windows decode with timestamps (shown or not) and each keeps its complete
+        segments only; the next one starts where they end (in the pause there, see
+        ``quiet_start``), so words that the 30-second edge cut are heard again whole.
+        Each window needs the one before: they decode in turn, not as a batch.
+        """
+        size = WINDOW_SECONDS * SAMPLE_RATE
+        tokenizer = self.loaded.tokenizer
+        if len(audio) <= size:
+            hypothesis = self._hypothesis(audio, options, tokenizer.prompt_ids(options.timestamps))
+            return [(0.0, len(audio) / SAMPLE_RATE, hypothesis.tokens)]
+        options, prompt = replace(options, timestamps=True), tokenizer.prompt_ids(True)
+        begin = tokenizer.special_ids["timestamp_begin"]
+        windows, seek = [], 0
+        while seek < len(audio):
+            end = min(seek + size, len(audio))
+            tokens, cut = self._hypothesis(audio[seek:end], options, prompt).tokens, None
+            if end < len(audio):  # the last window has no edge to cut speech at
+                tokens, cut = complete_segments(tokens, begin)
+            following = quiet_start(audio, seek, tokens, cut, begin) if cut else end
+            windows.append((seek / SAMPLE_RATE, following / SAMPLE_RATE, tokens))
+            seek = following
+        return windows
+
+    def _whisper(self, audio, options):
+        """Texts of the windows, and their segments when ``options.timestamps``."""
+        tokenizer, windows = self.loaded.tokenizer, self._windows(audio, options)
+        texts = [tokenizer.decode(tokens).strip() for _, _, tokens in windows]
+        if not options.timestamps:
+            return texts, []
+        segments = [
+            segment
+            for start, end, tokens in windows
+            for segment in segments_from_tokens(tokens, tokenizer, start, end)
         ]
+        return texts, segments
 
     def transcribe(self, audio, *, beam_size=1, timestamps=False, source=None):
-        """Transcribe 16 kHz mono float audio (any length: 30-second windows, stitched).
+        """Transcribe 16 kHz mono float audio of any length (see ``_windows``).
 
         Returns:
             A ``Transcript`` (with ``segments`` when ``timestamps``).
@@ -111,26 +208,17 @@ class Predictor:
         options = DecodeOptions(
             beam_size=beam_size, timestamps=timestamps, suppress_tokens=suppress
         )
-        tokenizer = getattr(self.loaded, "tokenizer", None)
         start = time.perf_counter()
-        windows = split_windows(audio)
-        labels = []
+        labels, segments = [], []
         if hasattr(self.loaded, "classify"):  # a keyword / audio-class run
             scores = self.loaded.classify(audio)
             order = np.argsort(-scores)[:5]
             labels = [{"label": self.loaded.labels[i], "score": float(scores[i])} for i in order]
-            texts, hypotheses = [labels[0]["label"]], []
+            texts = [labels[0]["label"]]
         elif hasattr(self.loaded, "transcribe_windows"):  # keras-hub Moonshine
-            texts, hypotheses = self.loaded.transcribe_windows(windows), []
+            texts = self.loaded.transcribe_windows(split_windows(audio))
         else:
-            hypotheses = self._hypotheses(windows, options, tokenizer.prompt_ids(timestamps))
-            texts = [tokenizer.decode(h.tokens).strip() for h in hypotheses]
-        segments = []
-        if timestamps and hypotheses:
-            for index, hypothesis in enumerate(hypotheses):
-                segments += segments_from_tokens(
-                    hypothesis.tokens, tokenizer, index * WINDOW_SECONDS
-                )
+            texts, segments = self._whisper(audio, options)
         elapsed = time.perf_counter() - start
         seconds = len(audio) / SAMPLE_RATE
         return Transcript(
@@ -149,36 +237,72 @@ class Predictor:
         return self.transcribe(audio, **options)
 
 
-def _print(result):
+CSV_COLUMNS = (
+    "source",
+    "start",
+    "end",
+    "text",
+    "audio_seconds",
+    "real_time_factor",
+    "model",
+    "latency_ms",
+    "error",
+)
+
+
+def describe(result):
+    """The text lines of one transcript: source, duration and text, then its segments."""
     seconds, factor = result.audio_seconds, result.real_time_factor
-    print(f"{result.source} ({seconds:.1f} s, real-time factor {factor:.2f}): {result.text}")
+    lines = [f"{result.source} ({seconds:.1f} s, real-time factor {factor:.2f}): {result.text}"]
     for segment in result.segments:
-        print(f"  [{segment.start:6.2f} → {segment.end:6.2f}] {segment.text}")
+        lines.append(f"  [{segment.start:6.2f} → {segment.end:6.2f}] {segment.text}")
+    return "\n".join(lines)
+
+
+def csv_rows(result):
+    """One row per clip; with ``--timestamps``, one row per segment (start, end, text)."""
+    common = {
+        "source": result.source,
+        "audio_seconds": result.audio_seconds,
+        "real_time_factor": result.real_time_factor,
+        "model": result.model,
+        "latency_ms": result.latency_ms,
+    }
+    segments = [
+        common | {"start": segment.start, "end": segment.end, "text": segment.text}
+        for segment in result.segments
+    ]
+    return segments or [common | {"text": result.text}]
 
 
 def main(argv=None):
-    """``python -m apps.speech.predict CLIP... --model REF [--beam-size N] [--json]``."""
+    """``python -m apps.speech.predict CLIP|FOLDER|GLOB|LIST.txt... --model REF
+    [--beam-size N] [--timestamps] [--json|--csv]``."""
     parser = argparse.ArgumentParser(prog="python -m apps.speech.predict")
-    parser.add_argument("inputs", nargs="+", metavar="CLIP", help="audio files (WAV/FLAC/OGG/MP3)")
-    parser.add_argument("--model", default=None, help="model reference (bundled:, preset, run:)")
+    predict_cli.add_arguments(parser, metavar="CLIP", kind="audio (WAV/FLAC/OGG/MP3)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default)")
     parser.add_argument("--timestamps", action="store_true", help="segment start/end times")
-    parser.add_argument("--json", action="store_true", help="one JSON object per input")
-    parser.add_argument("--runs-dir", default=None, help="runs registry root")
     args = parser.parse_args(argv)
     if args.beam_size < 1:
         parser.error("--beam-size must be at least 1")
     try:
-        clips = [decode_audio(path) for path in args.inputs]
+        inputs = InputPaths(args.inputs, AUDIO_EXTENSIONS)
         predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
     except (ValueError, OSError) as error:
         return report_error(error)
-    for path, audio in zip(args.inputs, clips):
-        result = predictor.transcribe(
-            audio, beam_size=args.beam_size, timestamps=args.timestamps, source=path
-        )
-        print(json.dumps(result.to_dict())) if args.json else _print(result)
-    return 0
+
+    def transcribe(clips, sources):  # one clip per call: clips differ in length
+        options = {"beam_size": args.beam_size, "timestamps": args.timestamps}
+        return [predictor.transcribe(clips[0], source=sources[0], **options)]
+
+    return predict_cli.run(
+        inputs,
+        decode=decode_audio,
+        predict=transcribe,
+        output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
+        mode=predict_cli.output_mode(args),
+        unit="clip",
+    )
 
 
 if __name__ == "__main__":

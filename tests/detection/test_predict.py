@@ -75,9 +75,10 @@ def test_cli_save_dir_writes_a_drawn_image(astronaut_png, astronaut, tmp_path, c
 def test_cli_refuses_a_file_that_is_not_an_image(tmp_path, capsys):
     notes = tmp_path / "notes.png"
     notes.write_text("these are my notes, not a picture")
-    assert main([str(notes), "--json"]) == 2
+    assert main([str(notes), "--json"]) == 1
     captured = capsys.readouterr()
-    assert captured.out == ""
+    [record] = [json.loads(line) for line in captured.out.splitlines()]
+    assert record["source"] == str(notes) and "not an image" in record["error"]
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "notes.png" in lines[0]
 

@@ -90,15 +90,16 @@ def test_cli_json_lines(png_files, capsys):
     assert json.loads(lines[1])["predictions"][0]["label"] == "espresso"
 
 
-def test_cli_non_image_file(tmp_path, capsys):
-    notes = tmp_path / "notes.txt"
+def test_cli_non_image_file(tmp_path, tiny_classifier_preset, capsys):
+    notes = tmp_path / "notes.png"
     notes.write_text("not an image\n")
-    assert main([str(notes), "--json"]) == 2
+    assert main([str(notes), "--json", "--model", str(tiny_classifier_preset)]) == 1
     captured = capsys.readouterr()
-    assert captured.out == ""
+    [record] = [json.loads(line) for line in captured.out.splitlines()]
+    assert record["source"] == str(notes) and "text, not an image" in record["error"]
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
-    assert "notes.txt" in lines[0]
+    assert "notes.png" in lines[0]
 
 
 def test_cli_unknown_model(png_files, capsys):

@@ -109,10 +109,10 @@ def test_cli_json_line(tiny_en, cards_clips, capsys, monkeypatch):
     assert result["latency_ms"] > 0 and result["real_time_factor"] > 0
 
 
-def test_cli_rejects_a_text_file_named_wav(tmp_path, capsys):
+def test_cli_rejects_a_text_file_named_wav(tmp_path, tiny_whisper_preset, capsys):
     path = tmp_path / "notes.wav"
     path.write_text("ten of clubs\nthis is not audio\n")
-    assert main([str(path)]) == 2
+    assert main([str(path), "--model", str(tiny_whisper_preset)]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
