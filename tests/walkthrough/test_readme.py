@@ -39,6 +39,11 @@ def _classified_cat(stdout, folder):
     assert "Egyptian cat" in stdout.splitlines()[1], stdout
 
 
+def _csv_per_image(stdout, folder):
+    header, *rows = stdout.splitlines()
+    assert header.startswith("source,") and len(rows) == 18, stdout  # 3 classes × 6 images
+
+
 def _drew_a_face(stdout, folder):
     assert re.search(r"\bface\b", stdout), stdout
     assert (folder / "drawn" / "astronaut_detections.png").is_file()
@@ -62,7 +67,8 @@ def _translated(stdout, folder):
 
 
 def _translated_letter(stdout, folder):
-    assert "Dear Ana" in stdout or "Ana" in stdout, stdout
+    paragraphs = stdout.strip().split("\n\n")  # the letter's paragraphs are kept
+    assert len(paragraphs) == 3 and "Ana" in paragraphs[0] and "weather" in paragraphs[1], stdout
 
 
 def _alternatives(stdout, folder):
@@ -77,6 +83,7 @@ def _generated(stdout, folder):
 # What the person running a command sees: (pattern of the README command, check(stdout, folder)).
 CHECKS = (
     (r"image_classify\.predict chelsea\.png", _classified_cat),
+    (r"image_classify\.predict flowers_test .*--csv", _csv_per_image),
     (r"detection\.predict astronaut\.png", _drew_a_face),
     (r"speech\.predict clip\.wav", _transcribed_clip),
     (r"speech\.predict long_talk\.flac", _talk_across_30_s),
