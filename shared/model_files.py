@@ -207,3 +207,14 @@ def reports_load_failures(load):
             raise ValueError(f"{name}: cannot load the model: {_failure_reason(error)}") from error
 
     return load_reporting_failures
+
+
+def file_in(folder, name):
+    """``folder / name`` for a file a model's config names, refused unless it is a plain
+    relative path inside ``folder`` (no absolute path, no ``..``, no link out)."""
+    folder = Path(folder)
+    path = folder / str(name)
+    inside = not Path(str(name)).is_absolute() and ".." not in Path(str(name)).parts
+    if not inside or not path.resolve().is_relative_to(folder.resolve()):
+        raise _refused(folder, f"its config names {str(name)!r}, a file outside the model")
+    return path

@@ -13,6 +13,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from shared.model_files import file_in
+
 INPUT_OFFSET = 127.5
 INPUT_SCALE = 1 / 128
 DEFAULT_SETTINGS = {"min_face_size": 20, "thresholds": [0.6, 0.7, 0.7], "scale_factor": 0.709}
@@ -274,7 +276,7 @@ def load_mtcnn(preset_dir):
         raise ValueError(f"{preset_dir} is not an MTCNN preset: no config.json")
     config = json.loads(config_path.read_text())
     nets = [
-        keras.saving.load_model(preset_dir / config["nets"][name], compile=False)
+        keras.saving.load_model(file_in(preset_dir, config["nets"][name]), compile=False)
         for name in ("pnet", "rnet", "onet")
     ]
     return MTCNNDetector(

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -232,6 +233,17 @@ def test_preset_directory(preset_dir, detector):
         assert (preset_dir / f"{name}.keras").is_file()
     parameters = [net.count_params() for net in (detector.pnet, detector.rnet, detector.onet)]
     assert parameters == [6_632, 100_178, 389_040]
+
+
+@pytest.mark.parametrize("net_file", ["/etc/passwd", "../outside.keras"])
+def test_a_preset_naming_a_net_outside_itself_is_refused(preset_dir, tmp_path, net_file):
+    copy = tmp_path / "preset"
+    shutil.copytree(preset_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["nets"]["rnet"] = net_file
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="a file outside the model"):
+        mtcnn.load_mtcnn(copy)
 
 
 @pytest.mark.parametrize("name", ["astronaut", "flipped", "side_by_side"])
