@@ -6,6 +6,8 @@ import logging
 from shared import runs
 from shared.cli import build_parser, config_from_dict, parse_config, report_error
 
+logger = logging.getLogger(__name__)
+
 
 def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT"):
     """``python -m apps.<app>.finetune``: defaults < --config file < flags, then train.
@@ -22,12 +24,19 @@ def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     parser = build_parser(config_cls, prog=f"python -m apps.{app}.finetune")
-    parser.add_argument("--resume", default=None, help="run:<id> of an interrupted run")
+    parser.add_argument(
+        "--resume",
+        default=None,
+        help="run:<id> of an interrupted run (a complete run is left as it is, exit 0)",
+    )
     try:
         config, args = parse_config(config_cls, argv, parser=parser)
         run = None
         if args.resume:
-            run = runs.open_run(args.resume, runs_dir=config.runs_dir, app=app)
+            run = _resumable_run(args.resume, config.runs_dir, app)
+            if run.state == "complete":
+                print(f"run {run.ref} is already complete, nothing to resume; files in {run.path}")
+                return 0
             config = config_from_dict(config_cls, run.config)
         run = run_finetune(config, run=run)
     except (ValueError, OSError) as error:
@@ -42,6 +51,26 @@ def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT
     return 0
 
 
+def _resumable_run(ref, runs_dir, app):
+    """The run ``--resume`` names; refuses one another process is still training."""
+    run = runs.open_run(ref, runs_dir=runs_dir, app=app)
+    status = run.status
+    if status["state"] == "running":
+        raise ValueError(f"run {run.ref} is still running (pid {status.get('pid')}); not resumed")
+    if not run.config:
+        raise ValueError(f"run {run.ref} has no config.json in {run.path}: cannot resume it")
+    return run
+
+
+def _record(run, state, message):
+    """Mark ``run`` ``state``; a run folder deleted or unwritable is left as it is (the error
+    that ended the run, reported next, says why)."""
+    try:
+        run.set_status(state, message=message)
+    except OSError as error:
+        logger.debug("run %s not marked %s: %s", run.ref, state, error)
+
+
 @contextlib.contextmanager
 def recording_failures(run):
     """Mark ``run`` "cancelled" on Ctrl-C and "failed" (with the message) on any error.
@@ -52,8 +81,8 @@ def recording_failures(run):
     try:
         yield run
     except KeyboardInterrupt:
-        run.set_status("cancelled", message="interrupted by the user")
+        _record(run, "cancelled", "interrupted by the user")
         raise
     except BaseException as error:
-        run.set_status("failed", message=f"{type(error).__name__}: {error}")
+        _record(run, "failed", f"{type(error).__name__}: {error}")
         raise

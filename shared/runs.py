@@ -6,6 +6,8 @@ never listed as complete.
 """
 
 import dataclasses
+import errno
+import json
 import os
 import re
 import secrets
@@ -150,6 +152,10 @@ class Run:
         """
         if state not in STATES:
             raise ValueError(f"run state must be one of {STATES}, got {state!r}")
+        if not self.path.is_dir():  # deleted while training: do not bring back an empty run
+            raise FileNotFoundError(f"run {self.app}/{self.run_id} was deleted ({self.path})")
+        if state == "complete" and not (self.path / "config.json").is_file():
+            raise FileNotFoundError(f"run {self.ref} lost its files in {self.path}: not complete")
         previous = self._stored_status() or {}
         dropped = ("pid", "hostname", "message")
         status = {key: value for key, value in previous.items() if key not in dropped}
@@ -158,7 +164,14 @@ class Run:
         status.update(extra)
         now = _utc_now()
         status.update(state=state, created=previous.get("created", now), updated=now)
-        atomic_write_json(self.path / "status.json", status)
+        try:
+            atomic_write_json(self.path / "status.json", status)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            # A full disk has no room for a second copy, but the old status' own block
+            # takes a failure note: better than a run left "running" forever.
+            (self.path / "status.json").write_text(json.dumps(status, indent=2) + "\n")
 
     @property
     def status(self) -> dict:

@@ -9,15 +9,20 @@
 - ``scratch``: the whole model trains from its initial weights.
 
 Each phase uses the standard Keras callbacks (EarlyStopping, ModelCheckpoint, CSVLogger,
-TensorBoard, BackupAndRestore); a finished phase leaves a marker and its weights in the run,
-so a killed run resumes where it stopped.
+TensorBoard) and a crash-safe BackupAndRestore (``shared.resumable.ResumableFit``) that keeps
+their state, the history and the random streams with each epoch's backup; a finished phase
+leaves a marker and its weights in the run, so a killed run resumes where it stopped and ends
+as the uninterrupted run would have.
 """
 
 import dataclasses
+import shutil
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from shared import resumable
 from shared.atomic_io import atomic_write_json, read_json
 from shared.unfreeze import unfreeze_top_blocks
 
@@ -77,28 +82,40 @@ def set_seed(seed):
     keras.utils.set_random_seed(seed)
 
 
-def _callbacks(run, phase, plan, monitor, extra):
+def _callbacks(run, phase, plan, monitor, extra, seeded_layers=()):
+    """The phase's Keras callbacks; the last one is its ``ResumableFit``."""
     import keras
 
+    stopping = keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        patience=plan.patience,
+        # best-by-training-loss is not "best": only a held-out split picks weights
+        restore_best_weights=monitor.startswith("val_"),
+    )
+    checkpoint = resumable.AtomicModelCheckpoint(
+        str(run.artifact(f"checkpoints/{phase}.best.weights.h5")),
+        monitor=monitor,
+        save_best_only=True,
+        save_weights_only=True,
+    )
     callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            patience=plan.patience,
-            # best-by-training-loss is not "best": only a held-out split picks weights
-            restore_best_weights=monitor.startswith("val_"),
-        ),
-        keras.callbacks.ModelCheckpoint(
-            str(run.artifact(f"checkpoints/{phase}.best.weights.h5")),
-            monitor=monitor,
-            save_best_only=True,
-            save_weights_only=True,
-        ),
+        resumable.RunGuard(run.path),
+        stopping,
+        checkpoint,
         keras.callbacks.CSVLogger(str(run.artifact(f"history_{phase}.csv")), append=True),
-        keras.callbacks.BackupAndRestore(str(run.artifact(f"backup/{phase}"))),
     ]
     if plan.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(run.artifact(f"tensorboard/{phase}"))))
-    return callbacks + list(extra)
+    # Last: it saves the state the others reached at the end of each epoch.
+    backup = resumable.ResumableFit(
+        run.artifact(f"backup/{phase}"),
+        resumable.derived_seed(plan.seed, zlib.crc32(phase.encode())),
+        early_stopping=stopping,
+        checkpoint=checkpoint,
+        seeded_layers=seeded_layers,
+        companions=[callback for callback in extra if hasattr(callback, "restore_state")],
+    )
+    return callbacks + list(extra) + [backup]
 
 
 def _compile(model, learning_rate, plan, compile_kwargs):
@@ -132,7 +149,9 @@ def extract_features(feature_extractor, dataset, cache_path=None, verbose=1):
     import keras
 
     # One pass over the data, features and labels together: a shuffling pipeline would
-    # give two passes in two different orders.
+    # give two passes in two different orders. An ``epoch_shuffled`` pipeline gives its
+    # epoch-0 order, whatever ran before in this process.
+    resumable.epoch_variable().assign(0)
     batches, labels = [], []
     progress = keras.utils.Progbar(None, unit_name="batch") if verbose else None
     for step, (inputs, targets) in enumerate(dataset):
@@ -149,25 +168,30 @@ def extract_features(feature_extractor, dataset, cache_path=None, verbose=1):
     return np.asarray(features, dtype="float32"), labels
 
 
-def _run_phase(run, phase, model, fit):
-    """Run ``fit`` once: a phase finished earlier is restored from its saved weights."""
+def _run_phase(run, phase, model, fit, callbacks, epochs, trained=None):
+    """Run ``fit(callbacks, initial_epoch)`` once, resuming ``trained`` (default ``model``)
+    from the phase's backup; a phase finished earlier is restored from its saved weights."""
+
     weights_path = run.artifact(f"phases/{phase}.weights.h5")
     history_path = run.artifact(f"phases/{phase}.history.json")
     if weights_path.exists() and history_path.exists():
         model.load_weights(str(weights_path))
         return read_json(history_path)
-    history = fit().history
-    history = {key: [float(value) for value in values] for key, values in history.items()}
-    weights_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = weights_path.with_name(f"{phase}.partial.weights.h5")
-    model.save_weights(str(partial))
-    partial.replace(weights_path)
+    backup = callbacks[-1]
+    initial_epoch = backup.restore(model if trained is None else trained)
+    resumable.trim_csv(run.artifact(f"history_{phase}.csv"), initial_epoch)
+    # An early stop already decided: no more epochs, only EarlyStopping's best weights.
+    fit(callbacks, epochs if backup.stopped else initial_epoch)
+    history = {key: [float(value) for value in values] for key, values in backup.history.items()}
+    resumable.atomic_save_weights(model, weights_path)
     atomic_write_json(history_path, history)
+    shutil.rmtree(backup.folder, ignore_errors=True)
     return history
 
 
 def _train_head(parts, train, val, plan, run, epochs, options):
     """Feature extraction: features once, then the head alone on them."""
+
     parts.backbone.trainable = False
     verbose = options["verbose"]
     features_dir = run.artifact("features")
@@ -182,20 +206,25 @@ def _train_head(parts, train, val, plan, run, epochs, options):
     _compile(parts.head, plan.learning_rate, plan, options["compile_kwargs"])
     monitor = "val_loss" if validation is not None else "loss"
     callbacks = _callbacks(run, "head", plan, monitor, options["callbacks"])
+    # Ordered by (seed, epoch), not by how often this process iterated it: resumable.
+    batches = resumable.epoch_shuffled((train_x, train_y), plan.seed).batch(plan.batch_size)
     return _run_phase(
         run,
         "head",
         parts.model,
-        lambda: parts.head.fit(
-            train_x,
-            train_y,
+        lambda callbacks, initial_epoch: parts.head.fit(
+            batches,
             validation_data=validation,
-            batch_size=plan.batch_size,
+            validation_batch_size=plan.batch_size,
             epochs=epochs,
-            shuffle=True,
+            initial_epoch=initial_epoch,
+            shuffle=False,
             callbacks=callbacks,
             verbose=verbose,
         ),
+        callbacks,
+        epochs,
+        trained=parts.head,
     )
 
 
@@ -212,24 +241,30 @@ def train_phase(model, train, val, plan, run, phase, learning_rate, **options):
     Returns:
         The phase's ``{metric: [per-epoch values]}``.
     """
+    import keras
+
     _compile(model, learning_rate, plan, options.get("compile_kwargs"))
     augment = options.get("augment")
     if augment is not None:
         train = train.map(lambda x, y: (augment(x), y))
     monitor = "val_loss" if val is not None else "loss"
-    callbacks = _callbacks(run, phase, plan, monitor, options.get("callbacks", ()))
+    seeded = [augment] if isinstance(augment, keras.layers.Layer) else []
+    callbacks = _callbacks(run, phase, plan, monitor, options.get("callbacks", ()), seeded)
     return _run_phase(
         run,
         phase,
         model,
-        lambda: model.fit(
+        lambda callbacks, initial_epoch: model.fit(
             train,
             validation_data=val,
             epochs=plan.epochs,
-            shuffle=False,  # datasets shuffle in their own pipeline
+            initial_epoch=initial_epoch,
+            shuffle=False,  # datasets order themselves, per epoch (see ``epoch_shuffled``)
             callbacks=callbacks,
             verbose=options.get("verbose", 1),
         ),
+        callbacks,
+        plan.epochs,
     )
 
 

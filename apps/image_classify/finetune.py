@@ -14,6 +14,7 @@ from shared.cli import (
 from shared.finetune_cli import finetune_main, recording_failures
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
+from shared.resumable import epoch_shuffled
 from shared.training import TrainingPlan, finetune, set_seed
 
 APP = "image_classify"
@@ -73,19 +74,25 @@ def _finish(run, task, parts, histories, evaluation, class_names, config):
     return report
 
 
+def _epoch_shuffled_batches(images, labels, batch_size, preprocess, seed):
+    """Training batches in an order set by (seed, epoch): a resumed run sees the same order."""
+    import tensorflow as tf
+
+    dataset = epoch_shuffled((images, labels), seed).batch(batch_size)
+    dataset = dataset.map(
+        lambda x, y: (preprocess(tf.cast(x, "float32")), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
 def _datasets(data, config, preprocess):
     """Stratified split → (train, val or None, (evaluation dataset, its labels, split name))."""
     train_index, val_index = data_lib.stratified_split(
         data.labels, config.validation_split, config.seed
     )
     batch = config.batch_size
-    train = data_lib.to_dataset(
-        data.images[train_index],
-        data.labels[train_index],
-        batch,
-        preprocess,
-        shuffle=True,
-        seed=config.seed,
+    train = _epoch_shuffled_batches(
+        data.images[train_index], data.labels[train_index], batch, preprocess, config.seed
     )
     if not len(val_index):  # no held-out split asked for: report on the training images
         plain = data_lib.to_dataset(

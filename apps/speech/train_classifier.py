@@ -7,6 +7,7 @@ import numpy as np
 from apps.speech import data as data_lib
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
+from shared.resumable import epoch_shuffled
 
 
 @dataclass
@@ -70,9 +71,10 @@ def build_parts(backbone, num_classes, dropout=0.2):
 def _dataset(features, labels, batch_size, shuffle, seed):
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(labels), seed=seed)
+    if shuffle:  # ordered by (seed, epoch): a resumed run sees the same batches
+        dataset = epoch_shuffled((features, labels), seed)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((features, labels))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from apps.speech.data import check_clips, read_manifest
 from shared.audio import decode_audio
+from shared.resumable import epoch_shuffled
 
 
 @dataclass
@@ -89,9 +90,10 @@ def _encoder_states(predictor, paths):
 def _dataset(states, inputs, targets, mask, batch_size, shuffle, seed):
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(((states, inputs), targets, mask))
-    if shuffle:
-        dataset = dataset.shuffle(len(targets), seed=seed)
+    if shuffle:  # ordered by (seed, epoch): a resumed run sees the same batches
+        dataset = epoch_shuffled(((states, inputs), targets, mask), seed)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(((states, inputs), targets, mask))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

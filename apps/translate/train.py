@@ -17,6 +17,7 @@ import numpy as np
 
 from apps.translate.data import load_pairs, token_arrays
 from apps.translate.evaluate import score_translator
+from shared.resumable import epoch_shuffled
 
 
 @dataclass
@@ -74,9 +75,10 @@ def _trainable_backbone(prepared, config):
 def _dataset(arrays, batch_size, shuffle, seed):
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(arrays)
-    if shuffle:
-        dataset = dataset.shuffle(len(arrays[1]), seed=seed)
+    if shuffle:  # ordered by (seed, epoch): a resumed run sees the same batches
+        dataset = epoch_shuffled(tuple(arrays), seed)
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(arrays)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -92,6 +94,13 @@ class BleuCurve(keras.callbacks.Callback):
             scores = score_translator(self.translator, self.held_out)
             self.curve.append({"epoch": epoch + 1} | scores)
             print(f"epoch {epoch + 1}: held-out BLEU {scores['bleu']:.2f}", flush=True)
+
+    def resumable_state(self):
+        """The curve so far, kept with the run's backup: a resumed run keeps every point."""
+        return list(self.curve)
+
+    def restore_state(self, curve):
+        self.curve[:] = curve
 
 
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
