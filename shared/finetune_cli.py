@@ -41,6 +41,8 @@ def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT
         run = run_finetune(config, run=run)
     except (ValueError, OSError) as error:
         return report_error(error)
+    except KeyboardInterrupt:  # Ctrl-C: the run was marked cancelled on the way out
+        return report_error("interrupted; the run is cancelled, --resume continues it", 130)
     metrics = run.metrics
     figures = ", ".join(
         f"{key} {value:.3f}" for key, value in metrics.items() if isinstance(value, float)

@@ -1,5 +1,6 @@
 """``python -m apps.detection.finetune --data VOC|COCO|YOLO|tfds:NAME``: train a detector run."""
 
+import functools
 import logging
 import sys
 
@@ -78,11 +79,11 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
         train, val = _split(data, config)
         scored = val or train
         num_classes = len(data.class_names)
-        with setup.scope():
+        with setup.scope(), train_lib.input_pipelines() as stop:
             model, compile_kwargs = train_lib.make_model(
                 backbone, num_classes, config.mode, config.unfreeze_blocks
             )
-            make = train_lib.make_dataset
+            make = functools.partial(train_lib.make_dataset, stop=stop)
             mapper = train_lib.MapCallback(
                 scored, data.class_names, config.image_size, scale, offset, config.map_every
             )

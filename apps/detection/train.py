@@ -1,5 +1,9 @@
 """Train the CenterNet detector on a user's boxes through the shared training phase."""
 
+import contextlib
+import gc
+import threading
+
 import keras
 import numpy as np
 
@@ -43,32 +47,76 @@ def sample_arrays(sample, size, scale, offset, augment_seed=None):
     return prepare_image(image, size, scale, offset), boxes, labels
 
 
-def make_dataset(samples, num_classes, config, scale, offset, *, train):
-    """A tf.data pipeline of (image, target); training batches are re-augmented each epoch."""
+@contextlib.contextmanager
+def input_pipelines():
+    """Yield a stop flag for ``make_dataset``; on an error or Ctrl-C, tear its pipelines down.
+
+    An exception out of ``fit`` keeps Keras' epoch iterators alive (through the frames of
+    its traceback and reference cycles) until the interpreter exits, when a loader still
+    running can no longer take the GIL and destroying its iterator waits for it forever.
+    So the flag makes loading fail at once, the finished frames drop their local variables
+    (the traceback keeps its lines) and the iterators are collected now, while Python runs.
+    """
+    stop = threading.Event()
+    try:
+        yield stop
+    except BaseException as error:
+        stop.set()
+        _clear_finished_frames(error.__traceback__)
+        gc.collect()
+        raise
+    finally:
+        stop.set()
+
+
+def _clear_finished_frames(traceback):
+    """Drop the local variables of the finished frames an exception went through and of
+    their callers (Keras' ``fit`` holds its epoch iterators): a traceback Keras filtered
+    skips ``fit``, only the callers of the frames it kept lead there."""
+    while traceback is not None:
+        frame, traceback = traceback.tb_frame, traceback.tb_next
+        while frame is not None:
+            caller = frame.f_back
+            try:
+                frame.clear()
+            except RuntimeError:  # still running: it and its callers keep their locals
+                break
+            frame = caller
+
+
+def make_dataset(samples, num_classes, config, scale, offset, *, train, stop=None):
+    """A tf.data pipeline of (image, target); training batches are re-augmented each epoch.
+
+    Sample indices mapped through ``tf.numpy_function``, not ``from_generator``: an idle
+    iterator of it is destroyed without running Python (a generator's runs its clean-up).
+    Once ``stop`` (an ``input_pipelines()`` flag) is set, loading fails at once.
+    """
     import tensorflow as tf
 
     size, grid = config.image_size, config.image_size // 8
-    rng = np.random.default_rng(config.seed)
+    augmenting = train and config.augment
 
-    def generate():
-        order = rng.permutation(len(samples)) if train else range(len(samples))
-        for index in order:
-            seed = int(rng.integers(1 << 30)) if (train and config.augment) else None
-            image, boxes, labels = sample_arrays(samples[index], size, scale, offset, seed)
-            yield image, encode_targets(boxes, labels, size, num_classes)
+    def load(index, seed):
+        if stop is not None and stop.is_set():
+            raise RuntimeError("the input pipeline is closed")
+        seed = int(seed) if augmenting else None
+        image, boxes, labels = sample_arrays(samples[int(index)], size, scale, offset, seed)
+        return image, encode_targets(boxes, labels, size, num_classes)
 
-    signature = (
-        tf.TensorSpec((size, size, 3), tf.float32),
-        tf.TensorSpec((grid, grid, num_classes + 5), tf.float32),
-    )
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    batches = -(-len(samples) // config.batch_size)  # a known length: no "ran out" per epoch
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(samples)))
-    return (
-        dataset.batch(config.batch_size)
-        .prefetch(2)
-        .apply(tf.data.experimental.assert_cardinality(batches))
-    )
+    def load_tensors(index, seed):
+        image, target = tf.numpy_function(load, [index, seed], (tf.float32, tf.float32))
+        image.set_shape((size, size, 3))
+        target.set_shape((grid, grid, num_classes + 5))
+        return image, target
+
+    indices = tf.data.Dataset.range(len(samples))
+    if train:
+        indices = indices.shuffle(len(samples), seed=config.seed, reshuffle_each_iteration=True)
+    # A new augmentation seed per sample and epoch, reproducible from the run's seed.
+    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True)
+    seeds = seeds.map(lambda seed: tf.math.floormod(seed, 1 << 30))
+    dataset = tf.data.Dataset.zip(indices, seeds).map(load_tensors)
+    return dataset.batch(config.batch_size).prefetch(2)
 
 
 def predict_samples(model, samples, num_classes, size, scale, offset, score_threshold=0.01):
