@@ -9,7 +9,7 @@ import keras
 
 from apps.gan.config import FinetuneConfig
 from shared import devices, runs
-from shared.atomic_io import atomic_write_json
+from shared.atomic_io import atomic_write_json, read_json
 from shared.cli import config_to_dict
 from shared.finetune_cli import finetune_main, recording_failures
 from shared.training import set_seed
@@ -29,9 +29,14 @@ class ProgressCallback(keras.callbacks.Callback):
 
         self.run, self.real, self.config, self.extractor = run, real_images, config, extractor
         self.fixed_latent = latent_vectors(64, config.seed)
-        self.curve, self.train_seconds, self._mark = [], 0.0, None
+        # A resumed run continues its stored curve (an interrupted one's) and clock.
+        self.curve = read_json(run.artifact("fid_curve.json"), default=[])
+        self.train_seconds, self._mark = 0.0, None
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self._mark is None:  # the first epoch trained here: ``epoch`` of them are done
+            self.curve = [row for row in self.curve if row["epoch"] <= epoch]
+            self.train_seconds = self.curve[-1]["train_seconds"] if self.curve else 0.0
         # The clock runs from here to this callback's epoch end: FID measurements, sample
         # grids and the checkpoint saves after it are not training time.
         self._mark = time.perf_counter()

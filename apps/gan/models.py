@@ -140,6 +140,23 @@ class SpectralConv2D(layers.Conv2D):
             name="vector_u",
         )
 
+    # Conv2D saves and loads only its kernel and bias, but checks the count of all the
+    # layer's variables on load: without these, no checkpoint of it (BackupAndRestore's
+    # included) loads. The power iteration's vector is saved after them.
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        if self.built:
+            store[self._vector_u_key] = self.vector_u
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        if self.built:
+            self.vector_u.assign(store[self._vector_u_key])
+
+    @property
+    def _vector_u_key(self):
+        return "2" if self.use_bias else "1"
+
     def call(self, inputs, training=None):
         weights = ops.reshape(self.kernel, (-1, self.filters))
         vector_v = ops.normalize(ops.matmul(self.vector_u, ops.transpose(weights)), axis=-1)

@@ -54,6 +54,12 @@ class GAN(keras.Model):
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        # Built before fit(): a checkpoint (BackupAndRestore's) restores an optimizer's slots
+        # only into a built one, and that callback builds only `self.optimizer`, which
+        # train_step never uses: built empty, it saves and loads as it is.
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+        self.optimizer.build([])
 
     def _logits(self, images, training):
         if self.augmenter is not None:
