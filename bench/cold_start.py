@@ -160,11 +160,7 @@ def report(runs, args):
         "goal": {"total_s": GOAL_SECONDS, "peak_rss_gb": GOAL_PEAK_GB},
         "goal_met": total <= GOAL_SECONDS and peak_gb <= GOAL_PEAK_GB,
     }
-    if args.out:
-        path = Path(args.out)
-        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    else:
-        path = common.write_results(NAME, payload)
+    path = common.write_results(NAME, payload, args.out)
     rows = [
         (name, app["model"], app["load_s"], app["ready_s"]) for name, app in runs[0]["apps"].items()
     ]

@@ -18,7 +18,6 @@ server or a browser: all four default models loaded at once.
 """
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -165,11 +164,7 @@ def main(argv=None):
         "server_peak_rss_gb": peak_gb,
         "note": "pages opened one after another in one headless Chromium tab; weights cached",
     }
-    if args.out:
-        path = Path(args.out)
-        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    else:
-        path = common.write_results(NAME, payload)
+    path = common.write_results(NAME, payload, args.out)
     common.print_table(("page", "first result (s from start, median)"), list(timings.items()))
     print(f"server peak RSS {peak_gb:.2f} GB; wrote {path}")
     return 0

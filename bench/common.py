@@ -106,10 +106,10 @@ def load_fashion_mnist(split, root=FASHION_MNIST_DIR):
     return images, labels.astype("int32")
 
 
-def write_results(name, payload):
-    """Write ``bench/results/<name>.json`` and return its path."""
+def write_results(name, payload, out=None):
+    """Write ``bench/results/<name>.json`` (or the file ``out``) and return its path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+    path = Path(out) if out else RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return path
 

@@ -20,7 +20,6 @@ Peak memory is the server's peak resident set, sampled every 0.2 s with psutil.
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -162,11 +161,7 @@ def main(argv=None):
         "server_peak_rss_mb": peak_mb,
         "note": "websocket sessions; seconds from each session's request to its first result",
     }
-    if args.out:
-        path = Path(args.out)
-        path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    else:
-        path = common.write_results(NAME, payload)
+    path = common.write_results(NAME, payload, args.out)
     pages = payload["summary"]
     rows = [
         (
