@@ -168,6 +168,16 @@ def _show_progress(count):
     return count > PROGRESS_MIN_INPUTS and sys.stderr.isatty()
 
 
+def one_at_a_time(predict_one):
+    """A ``predict`` for ``run`` from ``(item, source) -> result``, for models that take each
+    input at its own size (MTCNN's image pyramid, a clip's own length)."""
+
+    def predict(items, sources):
+        return [predict_one(item, source) for item, source in zip(items, sources)]
+
+    return predict
+
+
 def run(inputs, *, decode, predict, output, mode="text", batch_size=1, after=None, unit="file"):
     """Decode, predict and print every input, one batch at a time.
 

@@ -99,14 +99,13 @@ def main(argv=None):
     except (ValueError, OSError) as error:
         return report_error(error)
 
-    def detect(images, sources):  # one image per call: MTCNN works at each image's own size
-        options = {"score_threshold": args.score_threshold, "iou_threshold": args.iou_threshold}
-        return [predictor.predict(images[0], source=sources[0], **options)]
-
+    options = {"score_threshold": args.score_threshold, "iou_threshold": args.iou_threshold}
     return predict_cli.run(
         inputs,
         decode=decode_image,
-        predict=detect,
+        predict=predict_cli.one_at_a_time(
+            lambda image, source: predictor.predict(image, source=source, **options)
+        ),
         output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
         mode=predict_cli.output_mode(args),
         after=DrawingSaver(args.save_dir) if args.save_dir else None,

@@ -291,14 +291,13 @@ def main(argv=None):
     except (ValueError, OSError) as error:
         return report_error(error)
 
-    def transcribe(clips, sources):  # one clip per call: clips differ in length
-        options = {"beam_size": args.beam_size, "timestamps": args.timestamps}
-        return [predictor.transcribe(clips[0], source=sources[0], **options)]
-
+    options = {"beam_size": args.beam_size, "timestamps": args.timestamps}
     return predict_cli.run(
         inputs,
         decode=decode_audio,
-        predict=transcribe,
+        predict=predict_cli.one_at_a_time(
+            lambda clip, source: predictor.transcribe(clip, source=source, **options)
+        ),
         output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
         mode=predict_cli.output_mode(args),
         unit="clip",
