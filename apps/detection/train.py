@@ -11,6 +11,7 @@ from apps.detection import data as data_lib
 from apps.detection.augment import augment
 from apps.detection.centernet import CenterNetLoss, build_centernet, decode, encode_targets
 from apps.detection.metrics import coco_map
+from shared.resumable import derived_seed, epoch_variable
 
 
 def prepare_image(image, size, scale=1 / 127.5, offset=-1.0):
@@ -109,14 +110,32 @@ def make_dataset(samples, num_classes, config, scale, offset, *, train, stop=Non
         target.set_shape((grid, grid, num_classes + 5))
         return image, target
 
-    indices = tf.data.Dataset.range(len(samples))
-    if train:
-        indices = indices.shuffle(len(samples), seed=config.seed, reshuffle_each_iteration=True)
-    # A new augmentation seed per sample and epoch, reproducible from the run's seed.
-    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True)
-    seeds = seeds.map(lambda seed: tf.math.floormod(seed, 1 << 30))
-    dataset = tf.data.Dataset.zip(indices, seeds).map(load_tensors)
+    dataset = _indices_and_seeds(len(samples), config.seed, train).map(load_tensors)
     return dataset.batch(config.batch_size).prefetch(2)
+
+
+def _indices_and_seeds(count, seed, train):
+    """(sample index, augmentation seed) pairs: for training, in an order and with seeds set
+    by (seed, epoch) alone (``epoch_variable``, read as each epoch's iteration starts), so a
+    resumed run sees each epoch's data as an uninterrupted one; else in the samples' order."""
+    import tensorflow as tf
+
+    if not train:
+        return tf.data.Dataset.range(count).map(lambda index: (index, tf.constant(0, tf.int64)))
+    epoch, augment_seed = epoch_variable(), derived_seed(seed, 1)
+
+    def epoch_pairs(_):
+        def key(value):
+            return tf.stack([tf.constant(value, tf.int64), epoch.read_value()])
+
+        order = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), key(seed))
+        seeds = tf.random.stateless_uniform(
+            [count], key(augment_seed), maxval=1 << 30, dtype=tf.int64
+        )
+        return tf.data.Dataset.from_tensor_slices((order, seeds))
+
+    pairs = tf.data.Dataset.from_tensors(0).flat_map(epoch_pairs)
+    return pairs.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def predict_samples(model, samples, num_classes, size, scale, offset, score_threshold=0.01):

@@ -2,14 +2,15 @@
 with FID/KID over time, sample grids per epoch, checkpoints and resume."""
 
 import logging
+import shutil
 import sys
 import time
 
 import keras
 
 from apps.gan.config import FinetuneConfig
-from shared import devices, runs
-from shared.atomic_io import atomic_write_json, read_json
+from shared import devices, resumable, runs
+from shared.atomic_io import atomic_write_json
 from shared.cli import config_to_dict
 from shared.finetune_cli import finetune_main, recording_failures
 from shared.training import set_seed
@@ -21,7 +22,8 @@ logger = logging.getLogger(__name__)
 class ProgressCallback(keras.callbacks.Callback):
     """Per epoch: a sample grid from fixed latents; every ``fid_every`` epochs FID/KID
     against the real images (time spent measuring is excluded from the training clock);
-    stops training when the wall-time budget is spent."""
+    stops training when the wall-time budget is spent. Its curve and clock are saved with
+    each backup, so a resumed run continues them."""
 
     def __init__(self, run, real_images, config, extractor):
         super().__init__()
@@ -29,14 +31,16 @@ class ProgressCallback(keras.callbacks.Callback):
 
         self.run, self.real, self.config, self.extractor = run, real_images, config, extractor
         self.fixed_latent = latent_vectors(64, config.seed)
-        # A resumed run continues its stored curve (an interrupted one's) and clock.
-        self.curve = read_json(run.artifact("fid_curve.json"), default=[])
-        self.train_seconds, self._mark = 0.0, None
+        self.curve, self.train_seconds, self._mark = [], 0.0, None
+
+    def resumable_state(self):
+        """The FID curve and the training clock at the end of the epoch being backed up."""
+        return {"curve": self.curve, "train_seconds": self.train_seconds}
+
+    def restore_state(self, state):
+        self.curve, self.train_seconds = list(state["curve"]), state["train_seconds"]
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._mark is None:  # the first epoch trained here: ``epoch`` of them are done
-            self.curve = [row for row in self.curve if row["epoch"] <= epoch]
-            self.train_seconds = self.curve[-1]["train_seconds"] if self.curve else 0.0
         # The clock runs from here to this callback's epoch end: FID measurements, sample
         # grids and the checkpoint saves after it are not training time.
         self._mark = time.perf_counter()
@@ -83,17 +87,34 @@ class ProgressCallback(keras.callbacks.Callback):
 def _dataset(images, config):
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(images)
-    dataset = dataset.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
+    # In an order set by (seed, epoch): a resumed run sees the batches of an uninterrupted one.
+    dataset = resumable.epoch_shuffled(images, config.seed)
     return dataset.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def _callbacks(run, progress):
-    return [
-        progress,
-        keras.callbacks.CSVLogger(str(run.artifact("history.csv")), append=True),
-        keras.callbacks.BackupAndRestore(str(run.artifact("backup"))),
-    ]
+def _fit(gan, images, config, run, progress, callbacks, verbose):
+    """Train ``gan`` from its newest whole backup (one per epoch, written so that a kill
+    inside a write keeps the one before); returns the backup, whose ``history`` holds every
+    epoch, those before a resume included."""
+    backup = resumable.ResumableFit(run.artifact("backup"), config.seed, companions=[progress])
+    initial_epoch = backup.restore(gan)
+    resumable.trim_csv(run.artifact("history.csv"), initial_epoch)
+    gan.fit(
+        _dataset(images, config),
+        epochs=config.epochs,
+        # A run the time budget stopped trains no more: it only saves its results.
+        initial_epoch=config.epochs if backup.stopped else initial_epoch,
+        verbose=verbose,
+        shuffle=False,  # the dataset orders itself per epoch
+        callbacks=[
+            resumable.RunGuard(run.path),
+            progress,
+            keras.callbacks.CSVLogger(str(run.artifact("history.csv")), append=True),
+            backup,
+            *callbacks,
+        ],
+    )
+    return backup
 
 
 def run_finetune(config, *, run=None, callbacks=(), verbose=1):
@@ -121,14 +142,9 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
         with setup.scope():
             gan = build_gan(config)
         progress = ProgressCallback(run, images, config, get_feature_extractor())
-        history = gan.fit(
-            _dataset(images, config),
-            epochs=config.epochs,
-            verbose=verbose,
-            callbacks=_callbacks(run, progress) + list(callbacks),
-        )
+        backup = _fit(gan, images, config, run, progress, callbacks, verbose)
         gan.generator.save(run.model_path)
-        run.save_history({"gan": {k: [float(v) for v in vs] for k, vs in history.history.items()}})
+        run.save_history({"gan": backup.history})
         _plot_fid(progress.curve, run.artifact("fid.png"))
         final = progress.curve[-1] if progress.curve else {}
         run.save_metrics(
@@ -141,6 +157,7 @@ def run_finetune(config, *, run=None, callbacks=(), verbose=1):
                 "fid_samples": config.fid_samples,
             }
         )
+        shutil.rmtree(backup.folder, ignore_errors=True)  # the results are saved: done
     run.set_status("complete", fid=final.get("fid"))
     return run
 

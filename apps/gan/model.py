@@ -72,7 +72,7 @@ def build_gan(config):
         )
     learning_rate = config.learning_rate or LEARNING_RATES[config.architecture]
     gan.compile(*make_optimizers(learning_rate))
-    gan(np.zeros((1, LATENT_DIM), "float32"))  # built before fit(): BackupAndRestore needs it
+    gan(np.zeros((1, LATENT_DIM), "float32"))  # built before fit(): the per-epoch backup needs it
     return gan
 
 

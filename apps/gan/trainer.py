@@ -54,8 +54,8 @@ class GAN(keras.Model):
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        # Built before fit(): a checkpoint (BackupAndRestore's) restores an optimizer's slots
-        # only into a built one, and that callback builds only `self.optimizer`, which
+        # Built before fit(): a checkpoint (the per-epoch backup's) restores an optimizer's
+        # slots only into a built one, and the backup builds only `self.optimizer`, which
         # train_step never uses: built empty, it saves and loads as it is.
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)

@@ -1,4 +1,12 @@
-"""An interrupted Projected GAN run resumes from its last checkpoint (BackupAndRestore)."""
+"""An interrupted Projected GAN run resumes from its last checkpoint, even one killed inside
+its backup write."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,6 +18,30 @@ from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
 from apps.gan.model import build_gan
 from shared.runs import list_runs
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Runs in a child process: every save into the backup writes its file, then the second one is
+# cut to half its size and the process is SIGKILLed, as a power cut would.
+KILL_INSIDE_BACKUP_WRITE = """
+import json, os, signal, sys
+import keras
+from apps.gan import finetune
+from apps.gan.config import FinetuneConfig
+
+original, saves = keras.Model.save_weights, []
+
+def save_then_die(self, filepath, *args, **kwargs):
+    original(self, filepath, *args, **kwargs)
+    if os.sep + "backup" + os.sep in str(filepath):
+        saves.append(filepath)
+        if len(saves) == 2:
+            os.truncate(filepath, os.path.getsize(filepath) // 2)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+keras.Model.save_weights = save_then_die
+finetune.run_finetune(FinetuneConfig.tiny(**json.loads(sys.argv[1])), verbose=0)
+"""
 
 
 class StopAfterFirstCheckpoint(keras.callbacks.Callback):
@@ -40,14 +72,37 @@ def test_an_interrupted_projected_run_resumes_from_its_checkpoint(blobs_folder, 
     with pytest.raises(RuntimeError, match="killed"):
         finetune.run_finetune(config, callbacks=[StopAfterFirstCheckpoint()], verbose=0)
     (run,) = list_runs("gan", runs_dir=tmp_path)
-    assert run.state == "failed" and (run.artifact("backup") / "latest.weights.h5").is_file()
+    assert run.state == "failed" and (run.artifact("backup") / "epoch-00001.json").is_file()
 
     assert finetune.main(["--resume", run.ref, "--runs-dir", str(tmp_path)]) == 0
     assert run.state == "complete" and run.model_path.is_file()
-    assert len(run.history["gan"]["d_loss"]) == 1  # only the second epoch was trained again
+    assert len(run.history["gan"]["d_loss"]) == 2  # the epoch before the resume, and the second
     assert _history_epochs(run) == [0, 1]
     assert [row["epoch"] for row in run.metrics["curve"]] == [1, 2]
     assert not run.artifact("backup").exists()  # removed once training ends
+
+
+def test_a_kill_inside_the_backup_write_resumes_from_the_backup_before(blobs_folder, tmp_path):
+    settings = dict(data=str(blobs_folder), runs_dir=str(tmp_path), epochs=3)
+    child = subprocess.run(
+        [sys.executable, "-c", KILL_INSIDE_BACKUP_WRITE, json.dumps(settings)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    (run,) = list_runs("gan", runs_dir=tmp_path)
+    assert run.state == "interrupted"
+
+    assert finetune.main(["--resume", run.ref, "--runs-dir", str(tmp_path)]) == 0
+    assert run.state == "complete" and run.model_path.is_file()
+    history = run.history["gan"]
+    assert len(history["d_loss"]) == len(history["g_loss"]) == 3
+    assert np.isfinite(history["d_loss"] + history["g_loss"]).all()
+    assert _history_epochs(run) == [0, 1, 2]  # the killed epoch trained again, logged once
+    assert [row["epoch"] for row in run.metrics["curve"]] == [1, 2, 3]
+    assert not run.artifact("backup").exists()
 
 
 def test_a_projected_gan_checkpoint_restores_its_weights_and_optimizer_state(tmp_path):
