@@ -54,8 +54,9 @@ def _column(header, names, manifest):
 def read_manifest(manifest):
     """``(audio path, transcript)`` pairs from a CSV/TSV manifest with a header row.
 
-    Relative paths are resolved against the manifest's folder. Rows whose file is missing
-    or whose text is empty are errors, listed together.
+    Paths are relative to the manifest's folder and must lie inside it (an uploaded
+    manifest cannot reach other files of the machine). Rows whose file is missing or
+    outside, or whose text is empty, are errors, listed together.
     """
     manifest = Path(manifest)
     if not manifest.is_file():
@@ -71,7 +72,9 @@ def read_manifest(manifest):
             problems.append(f"line {number}: too few columns")
             continue
         path = (manifest.parent / row[path_index].strip()).resolve()
-        if not path.is_file():
+        if not path.is_relative_to(manifest.parent.resolve()):
+            problems.append(f"line {number}: {row[path_index].strip()} is outside its folder")
+        elif not path.is_file():
             problems.append(f"line {number}: {path} does not exist")
         elif not row[text_index].strip():
             problems.append(f"line {number}: empty transcript")

@@ -58,13 +58,25 @@ def test_word_error_rate_needs_a_reference(references):
 def test_read_manifest_csv_with_relative_paths(tmp_path):
     first = _wav(tmp_path / "clips" / "a.wav")
     second = _wav(tmp_path / "b.wav")
-    manifest = tmp_path / "data" / "train.csv"
-    manifest.parent.mkdir()
-    manifest.write_text(f'path,text\n../clips/a.wav,"ten of clubs, again"\n{second}, five five \n')
+    manifest = tmp_path / "train.csv"
+    manifest.write_text(f'path,text\nclips/a.wav,"ten of clubs, again"\n{second}, five five \n')
     assert read_manifest(manifest) == [
         (first.resolve(), "ten of clubs, again"),
         (second.resolve(), "five five"),
     ]
+
+
+def test_a_manifest_may_not_reach_files_outside_its_folder(tmp_path):
+    outside = _wav(tmp_path / "elsewhere" / "a.wav")
+    manifest = tmp_path / "data" / "train.csv"
+    _wav(manifest.parent / "b.wav")
+    (manifest.parent / "link.wav").symlink_to(outside)
+    manifest.write_text(
+        f"path,text\nb.wav,fine\n../elsewhere/a.wav,up\n{outside},absolute\nlink.wav,linked\n"
+    )
+    with pytest.raises(ValueError, match="3 bad rows") as error:
+        read_manifest(manifest)
+    assert str(error.value).count("is outside its folder") == 3
 
 
 @pytest.mark.parametrize("name", ["train.tsv", "train.txt"])  # a tab in the header says TSV

@@ -5,6 +5,7 @@ with a header row, sentence pairs ...), only fewer and smaller items. Speech use
 ``pocketsphinx-testdata`` recordings: real speech, so that a transcript can be checked.
 """
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -68,10 +69,14 @@ def _keywords(path):
 
 
 def _manifest(path, clips):
+    """A manifest with its clips in ``clips/`` beside it, as the README shows one."""
     references = read_references()
     rows = ["path\ttext"]
     for relative in clips:
-        rows.append(f"{_speech(relative)}\t{references[Path(relative).stem]}")
+        clip = Path("clips") / Path(relative).name
+        (path.parent / clip).parent.mkdir(exist_ok=True)
+        shutil.copyfile(_speech(relative), path.parent / clip)
+        rows.append(f"{clip}\t{references[Path(relative).stem]}")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
