@@ -32,7 +32,6 @@ def setup_environment():
     """Offline, with a shared preset cache, unless the caller's environment says otherwise."""
     os.environ.setdefault("TRANSFERZOO_OFFLINE", "1")
     os.environ.setdefault("TRANSFERZOO_CACHE", "/tmp/tzcache")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def cpu_model():
