@@ -6,7 +6,8 @@ absl::InitializeLog()") and an error later ("failed call to cuInit"). The first 
 written before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, so TensorFlow is imported here with
 the process' stderr (file descriptor 2) captured, and only the lines that are not such log
 lines are written back. ``TF_CPP_MIN_LOG_LEVEL`` then defaults to 3 (errors reach the user as
-Python exceptions). A user who sets ``TF_CPP_MIN_LOG_LEVEL`` gets TensorFlow's logs as they are.
+Python exceptions). A user who sets a lower ``TF_CPP_MIN_LOG_LEVEL`` gets TensorFlow's logs as
+they are.
 """
 
 import contextlib
@@ -49,9 +50,9 @@ def quiet_tensorflow_logs():
 
     Call it before anything imports keras or TensorFlow: the package ``apps`` does.
     """
-    if LEVEL_VARIABLE in os.environ or "tensorflow" in sys.modules:
+    # "3" may be inherited from a process that called this (a job started by the server).
+    if os.environ.setdefault(LEVEL_VARIABLE, "3") != "3" or "tensorflow" in sys.modules:
         return
-    os.environ[LEVEL_VARIABLE] = "3"
     if importlib.util.find_spec("tensorflow") is None:  # e.g. a JAX-only machine
         return
     lines = []
