@@ -5,15 +5,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from apps.detection.data import (
-    BOX_TOLERANCE,
-    MAX_LISTED_PROBLEMS,
-    DetectionData,
-    load_detection_source,
-    load_image,
-)
+from apps.detection.data import DetectionData, load_image
+from apps.detection.formats import load_detection_source
 
 logger = logging.getLogger(__name__)
+BOX_TOLERANCE = 1.0  # pixels a box may pass the image edge (rounding in annotation tools)
+MAX_LISTED_PROBLEMS = 20
 
 
 def _object_problem(box, label, num_classes, size):

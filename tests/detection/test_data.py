@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.detection import checks, scenes
+from apps.detection import checks, formats, scenes
 from apps.detection import data as data_lib
 from apps.detection.augment import augment, resize_with_boxes
 
@@ -71,7 +71,7 @@ def test_round_trip_through_each_format(scene_data, tmp_path, layout):
         source = scenes.write_coco(scene_data, tmp_path / "coco" / "train.json", tmp_path / "coco")
     else:
         source = scenes.write_yolo(scene_data, tmp_path / "yolo")
-    read = data_lib.load_detection_source(source)
+    read = formats.load_detection_source(source)
     assert read.class_names == scene_data.class_names and read.problems == []
     assert checks.validate(read) == []
     assert len(read.samples) == len(scene_data.samples)
@@ -93,7 +93,7 @@ def test_coco_remaps_category_ids_and_finds_images_elsewhere(tmp_path):
         ],
     }
     (tmp_path / "instances.json").write_text(json.dumps(coco))
-    data = data_lib.read_coco(tmp_path / "instances.json", images_dir=tmp_path / "pictures")
+    data = formats.read_coco(tmp_path / "instances.json", images_dir=tmp_path / "pictures")
     assert data.class_names == ["car", "zebra"]
     np.testing.assert_array_equal(data.samples[0].boxes, [[10, 5, 30, 35], [0, 0, 60, 40]])
     assert data.samples[0].labels.tolist() == [1, 0]
@@ -106,7 +106,7 @@ def test_yolo_names_from_data_yaml_and_a_background_image(tmp_path):
     (tmp_path / "labels" / "train").mkdir(parents=True)
     (tmp_path / "labels" / "train" / "a.txt").write_text("1 0.5 0.5 0.5 0.25\n\n")
     (tmp_path / "data.yaml").write_text("names:\n  0: cat\n  1: dog\n")
-    data = data_lib.load_detection_source(tmp_path)
+    data = formats.load_detection_source(tmp_path)
     assert data.class_names == ["cat", "dog"] and data.problems == []
     np.testing.assert_allclose(data.samples[0].boxes, [[15, 15, 45, 25]])
     assert data.samples[1].boxes.shape == (0, 4)
@@ -128,7 +128,7 @@ def _broken_voc(folder):
 
 
 def test_validate_names_file_and_object_for_each_problem(tmp_path):
-    data = data_lib.read_voc(_broken_voc(tmp_path / "voc"))
+    data = formats.read_voc(_broken_voc(tmp_path / "voc"))
     assert data.class_names == ["cat", "dog"]
     problems = checks.validate(data)
     assert len(problems) == 5, problems
@@ -153,7 +153,7 @@ def test_unknown_classes_in_yolo_and_coco(tmp_path):
     (tmp_path / "yolo" / "labels" / "b.txt").write_text("0 .5 .5\n")
     (tmp_path / "yolo" / "labels" / "c.txt").write_text("0 .5 .5 .2 .2\n")
     (tmp_path / "yolo" / "classes.txt").write_text("cat\ndog\n")
-    yolo = checks.validate(data_lib.read_yolo(tmp_path / "yolo"))
+    yolo = checks.validate(formats.read_yolo(tmp_path / "yolo"))
     assert yolo[0].startswith("b.txt line 1: expected 'class cx cy w h'")
     assert yolo[1].startswith("c.txt: missing image")
     assert yolo[2] == "a.png object 1: unknown class id 2 (the dataset names 2 classes)"
@@ -166,7 +166,7 @@ def test_unknown_classes_in_yolo_and_coco(tmp_path):
         ],
     }
     (tmp_path / "yolo" / "images" / "coco.json").write_text(json.dumps(coco))
-    problems = checks.validate(data_lib.read_coco(tmp_path / "yolo" / "images" / "coco.json"))
+    problems = checks.validate(formats.read_coco(tmp_path / "yolo" / "images" / "coco.json"))
     assert problems == [
         "annotation 1 (id 6): image_id 2 is not in 'images'",
         "a.png object 0: unknown class id -1 (the dataset names 1 classes)",
@@ -193,10 +193,10 @@ def test_load_checked_drops_a_few_broken_objects(scene_data, tmp_path, caplog):
 
 def test_load_detection_source_explains_what_it_accepts(tmp_path):
     with pytest.raises(ValueError, match="not a detection dataset. Accepted: a COCO .json"):
-        data_lib.load_detection_source(tmp_path)
+        formats.load_detection_source(tmp_path)
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="not a readable COCO detection file"):
-        data_lib.load_detection_source(tmp_path / "bad.json")
+        formats.load_detection_source(tmp_path / "bad.json")
 
 
 def test_augment_flips_a_known_box_and_keeps_boxes_inside(scene_data):
@@ -268,8 +268,8 @@ def test_tfds_voc_with_mock_data():
         return tf.data.Dataset.from_generator(_voc_examples, output_signature=signature)
 
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):
-        data = data_lib.load_detection_source("tfds:voc/2007:test")
-        no_difficult = data_lib.read_tfds_voc(skip_difficult=True, max_samples=2)
+        data = formats.load_detection_source("tfds:voc/2007:test")
+        no_difficult = formats.read_tfds_voc(skip_difficult=True, max_samples=2)
     assert len(data.class_names) == 20 and data.class_names[14] == "person"
     assert len(data.samples) == 3 and data.samples[1].name == "000001.jpg"
     np.testing.assert_allclose(data.samples[0].boxes, [[8, 10, 40, 30], [0, 0, 80, 40]])
@@ -281,4 +281,4 @@ def test_tfds_that_is_not_prepared_is_a_clear_error(tmp_path, monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
     monkeypatch.setattr(tfds, "load", lambda *a, **k: (_ for _ in ()).throw(OSError("no data")))
     with pytest.raises(ValueError, match=r"tfds:voc/2012 split 'train' could not be loaded"):
-        data_lib.load_detection_source("tfds:voc/2012")
+        formats.load_detection_source("tfds:voc/2012")

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.detection import checks, finetune
-from apps.detection import data as data_lib
+from apps.detection import checks, finetune, formats
 
 BAD_SIZES = ["inf", "-inf", "nan", "-5", "1e30", "ten"]
 
@@ -41,7 +40,7 @@ def _voc(folder, stem="a", width="60", height="40", filename=None):
 @pytest.mark.parametrize("value", BAD_SIZES)
 def test_voc_size_that_is_not_a_pixel_count_names_file_and_field(tmp_path, field, value):
     folder = _voc(tmp_path / "voc", **{field: value})
-    data = data_lib.read_voc(folder)
+    data = formats.read_voc(folder)
     assert data.samples == []
     [problem] = data.problems
     assert problem.startswith("a.xml: ") and f"<{field}>" in problem and repr(value) in problem
@@ -50,7 +49,7 @@ def test_voc_size_that_is_not_a_pixel_count_names_file_and_field(tmp_path, field
 
 
 def test_voc_size_zero_still_means_unknown(tmp_path):
-    data = data_lib.read_voc(_voc(tmp_path / "voc", width="0", height="0"))
+    data = formats.read_voc(_voc(tmp_path / "voc", width="0", height="0"))
     assert data.problems == [] and data.samples[0].image_size is None
 
 
@@ -60,7 +59,7 @@ def test_coco_size_that_is_not_a_pixel_count_names_file_and_field(tmp_path, valu
     image = '{"id": 1, "file_name": "a.png", "height": 40, "width": ' + value + "}"
     text = f'{{"images": [{image}], "categories": [{{"id": 1, "name": "c"}}], "annotations": []}}'
     (tmp_path / "train.json").write_text(text)  # Python's json reads Infinity and NaN
-    data = data_lib.read_coco(tmp_path / "train.json")
+    data = formats.read_coco(tmp_path / "train.json")
     assert data.samples == []
     [problem] = data.problems
     assert problem.startswith("train.json image 1: 'width' is ")
@@ -109,6 +108,14 @@ def _reaches(data, secret):
     )
 
 
+def _one_refused_outside(data, prefix):
+    """The one sample that stays and the one problem, which starts with ``prefix``."""
+    assert len(data.samples) == 1
+    [problem] = data.problems
+    assert problem.startswith(prefix) and "outside the dataset folder" in problem
+    return problem
+
+
 @pytest.mark.parametrize("how", ["absolute", "dot-dot", "symlink"])
 def test_coco_file_name_outside_the_dataset_is_refused(tmp_path, secret, how):
     folder = tmp_path / "coco"
@@ -117,10 +124,9 @@ def test_coco_file_name_outside_the_dataset_is_refused(tmp_path, secret, how):
         (folder / "link.png").symlink_to(secret)
     name = {"absolute": str(secret), "dot-dot": "../elsewhere/secret.png", "symlink": "link.png"}
     json_path = _coco(folder, ["inside.png", name[how]])
-    data = data_lib.read_coco(json_path)
-    assert not _reaches(data, secret) and len(data.samples) == 1
-    [problem] = data.problems
-    assert problem.startswith("train.json image 2: ") and "outside the dataset folder" in problem
+    data = formats.read_coco(json_path)
+    assert not _reaches(data, secret)
+    _one_refused_outside(data, "train.json image 2: ")
     with pytest.raises(ValueError, match="outside the dataset folder"):
         checks.load_checked(json_path)  # 1 of 2 images broken is over the 10% allowed
 
@@ -128,7 +134,7 @@ def test_coco_file_name_outside_the_dataset_is_refused(tmp_path, secret, how):
 def test_coco_file_name_may_wander_inside_the_dataset(tmp_path):
     folder = tmp_path / "coco"
     _png(folder / "images" / "a.png")
-    data = data_lib.read_coco(
+    data = formats.read_coco(
         _coco(folder, ["images/../images/a.png", str(folder / "images/a.png")])
     )
     assert data.problems == [] and len(data.samples) == 2
@@ -138,7 +144,7 @@ def test_coco_file_name_may_wander_inside_the_dataset(tmp_path):
 def test_voc_filename_cannot_leave_the_folder(tmp_path, secret):
     folder = _voc(tmp_path / "voc", filename=str(secret))
     (folder / "JPEGImages" / "a.png").unlink()
-    data = data_lib.read_voc(folder)
+    data = formats.read_voc(folder)
     assert not _reaches(data, secret)
     [problem] = checks.validate(data)
     assert problem.startswith("secret.png: missing or unreadable image")
@@ -150,20 +156,16 @@ def test_voc_image_symlink_outside_is_refused(tmp_path, secret):
     _voc(folder, stem="b")
     (folder / "JPEGImages" / "b.png").unlink()
     (folder / "JPEGImages" / "b.png").symlink_to(secret)
-    data = data_lib.read_voc(folder)
-    assert not _reaches(data, secret) and len(data.samples) == 1
-    [problem] = data.problems
-    assert problem.startswith("b.xml: ") and "outside the dataset folder" in problem
+    data = formats.read_voc(folder)
+    assert not _reaches(data, secret)
+    _one_refused_outside(data, "b.xml: ")
 
 
 def test_voc_annotation_symlink_outside_is_refused(tmp_path):
     outside = _voc(tmp_path / "elsewhere")
     folder = _voc(tmp_path / "voc")
     (folder / "Annotations" / "b.xml").symlink_to(outside / "Annotations" / "a.xml")
-    data = data_lib.read_voc(folder)
-    assert len(data.samples) == 1
-    [problem] = data.problems
-    assert problem.startswith("b.xml: ") and "outside the dataset folder" in problem
+    _one_refused_outside(formats.read_voc(folder), "b.xml: ")
 
 
 def _yolo(folder):
@@ -177,10 +179,9 @@ def _yolo(folder):
 def test_yolo_image_symlink_outside_is_refused(tmp_path, secret):
     folder = _yolo(tmp_path / "yolo")
     (folder / "images" / "b.png").symlink_to(secret)
-    data = data_lib.read_yolo(folder)
-    assert not _reaches(data, secret) and len(data.samples) == 1
-    [problem] = data.problems
-    assert problem.startswith("b.png: ") and "outside the dataset folder" in problem
+    data = formats.read_yolo(folder)
+    assert not _reaches(data, secret)
+    _one_refused_outside(data, "b.png: ")
 
 
 def test_yolo_label_symlink_outside_is_refused_without_showing_its_text(tmp_path):
@@ -190,10 +191,7 @@ def test_yolo_label_symlink_outside_is_refused_without_showing_its_text(tmp_path
     folder = _yolo(tmp_path / "yolo")
     _png(folder / "images" / "b.png")
     (folder / "labels" / "b.txt").symlink_to(outside)
-    data = data_lib.read_yolo(folder)
-    assert len(data.samples) == 1
-    [problem] = data.problems
-    assert problem.startswith("b.txt: ") and "outside the dataset folder" in problem
+    problem = _one_refused_outside(formats.read_yolo(folder), "b.txt: ")
     assert "hunter2" not in problem
 
 
@@ -206,12 +204,12 @@ def test_yolo_class_names_symlink_outside_is_refused(tmp_path, names_file):
     (folder / "classes.txt").unlink()
     (folder / names_file).symlink_to(outside)
     with pytest.raises(ValueError, match=f"{names_file}: .*outside the dataset folder") as caught:
-        data_lib.read_yolo(folder)
+        formats.read_yolo(folder)
     assert "hunter2" not in str(caught.value)
 
 
 def test_a_dataset_folder_reached_through_a_symlink_is_fine(tmp_path):
     folder = _yolo(tmp_path / "yolo")
     (tmp_path / "link").symlink_to(folder)
-    data = data_lib.load_detection_source(tmp_path / "link")
+    data = formats.load_detection_source(tmp_path / "link")
     assert data.problems == [] and len(data.samples) == 1
