@@ -1,5 +1,5 @@
-"""Transcribe speech with Whisper: 30-second windows that follow the speech, cached decoding;
-the predict CLI."""
+"""Transcribe speech with Whisper (30-second windows that follow the speech, see
+``windows.py``; cached decoding); the predict CLI."""
 
 import argparse
 import sys
@@ -11,24 +11,17 @@ import numpy as np
 from apps.speech.decoding import DecodeOptions
 from apps.speech.model import SAMPLE_RATE, load_transcriber
 from apps.speech.search import beam_search, greedy
+from apps.speech.windows import (
+    WINDOW_SECONDS,
+    complete_segments,
+    quiet_start,
+    segments_from_tokens,
+    split_windows,
+)
 from shared import predict_cli
 from shared.audio import AUDIO_EXTENSIONS, decode_audio
 from shared.cli import report_error
 from shared.inputs import InputPaths
-
-WINDOW_SECONDS = 30
-TIMESTAMP_SECONDS = 0.02
-# How far before a cut the next window may start, to find the pause the cut meant.
-SEEK_BACK_SECONDS = 0.3
-
-
-@dataclass
-class Segment:
-    """A stretch of the transcript with its start and end in seconds."""
-
-    start: float
-    end: float
-    text: str
 
 
 @dataclass
@@ -47,87 +40,6 @@ class Transcript:
     def to_dict(self):
         """JSON-ready dict (the CLI's ``--json`` line)."""
         return asdict(self)
-
-
-def split_windows(audio, sample_rate=SAMPLE_RATE, seconds=WINDOW_SECONDS):
-    """Cut audio into consecutive windows of ``seconds`` (the last one shorter)."""
-    size = int(sample_rate * seconds)
-    return [audio[start : start + size] for start in range(0, max(len(audio), 1), size)]
-
-
-def segments_from_tokens(tokens, tokenizer, offset, end=None):
-    """Segments from timestamp-token pairs ``<|t0|> text <|t1|>`` of one window.
-
-    Args:
-        offset: the window's start in seconds.
-        end: the window's end in seconds (None: no end). No segment ends after it, and
-            text after an opening timestamp that never closed ends there (without an
-            ``end`` such text is left out).
-    """
-    begin = tokenizer.special_ids["timestamp_begin"]
-    segments, start, text_ids = [], None, []
-
-    def close(end_s):
-        text = tokenizer.decode(text_ids).strip()
-        if text:
-            segments.append(Segment(round(start, 2), round(max(end_s, start), 2), text))
-
-    for token in tokens:
-        if token < begin:
-            text_ids.append(token)
-            continue
-        time_s = offset + (token - begin) * TIMESTAMP_SECONDS
-        if start is None:
-            start = time_s
-        else:
-            close(time_s if end is None else min(time_s, end))
-            start, text_ids = None, []
-    if start is not None and end is not None:
-        close(end)
-    return segments
-
-
-def complete_segments(tokens, timestamp_begin):
-    """Whisper's long-form rule: keep a window's complete segments, hear the rest again.
-
-    A segment closes with a timestamp and the next one opens with another; text after the
-    last such pair was cut off by the window's end, so the next window starts there.
-
-    Returns:
-        ``(tokens kept, seconds into the window where the next window starts)``; the
-        seconds are None when the whole window is done: its last segment closed with
-        nothing after it (no more speech in the window), or no pair marks a place to cut.
-    """
-    stamps = [token >= timestamp_begin for token in tokens]
-    pairs = [i for i in range(1, len(tokens)) if stamps[i - 1] and stamps[i]]
-    if not pairs or stamps[-2:] == [False, True]:
-        return list(tokens), None
-    cut = pairs[-1]
-    return list(tokens[:cut]), round((tokens[cut - 1] - timestamp_begin) * TIMESTAMP_SECONDS, 2)
-
-
-def quiet_start(audio, seek, kept, cut_seconds, timestamp_begin):
-    """The sample where the window after a cut one starts (see ``complete_segments``).
-
-    Whisper's timestamps can lag the speech by a tenth of a second or more, and starting
-    the next window at a late one clips the onset of its first word. So it starts at the
-    quietest 20 ms (the latest of equals) from the cut back by ``SEEK_BACK_SECONDS``, but
-    after the last kept segment's start.
-
-    Args:
-        audio: the whole clip; ``seek``: the cut window's first sample.
-        kept: the window's kept tokens; ``cut_seconds``: the cut, into the window.
-    """
-    frame = round(TIMESTAMP_SECONDS * SAMPLE_RATE)
-    opening = [token for token in kept[:-1] if token >= timestamp_begin][-1]
-    cut = seek + round(cut_seconds * SAMPLE_RATE)
-    earliest = max(
-        seek + (opening - timestamp_begin + 1) * frame,
-        cut - round(SEEK_BACK_SECONDS * SAMPLE_RATE),
-    )
-    starts = range(cut, earliest - 1, -frame)
-    energies = [float(np.square(audio[start : start + frame]).mean()) for start in starts]
-    return starts[int(np.argmin(energies))]  # the first minimum: the latest in time
 
 
 class Predictor:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from apps.speech.data import check_clips, read_manifest
+from apps.speech.model import SAMPLE_RATE
+from apps.speech.windows import WINDOW_SECONDS
 from shared.audio import decode_audio
 from shared.resumable import epoch_shuffled
 
@@ -76,8 +78,6 @@ def decoder_model(backbone):
 
 
 def _encoder_states(predictor, paths):
-    from apps.speech.predict import SAMPLE_RATE, WINDOW_SECONDS
-
     loaded, length = predictor.loaded, WINDOW_SECONDS * SAMPLE_RATE
     states = []
     for path in paths:

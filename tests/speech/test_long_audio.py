@@ -10,9 +10,10 @@ import pytest
 
 from apps.speech.decoding import Hypothesis
 from apps.speech.evaluate import normalize_text, word_error_rate
-from apps.speech.predict import WINDOW_SECONDS, Predictor, complete_segments, quiet_start
+from apps.speech.predict import Predictor
 from apps.speech.tokenizer import WhisperTextTokenizer
 from apps.speech.weights import tiny_en_model_dir
+from apps.speech.windows import WINDOW_SECONDS, complete_segments, quiet_start
 from shared.audio import decode_audio
 
 SAMPLE_RATE = 16000
