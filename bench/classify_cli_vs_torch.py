@@ -24,7 +24,8 @@ peak resident memory (``ru_maxrss`` of the child) and wall time.
 Goals: ours at least as fast per image (ratio = peer / ours >= 1.0); peak RSS over 2,000
 images within 15 % of that over 200.
 
-Needs, besides requirements-dev.txt: ``pip install torch==2.13.0`` (CPU build) and
+The peer and the same-input weight check live in ``bench.torch_efficientnet_peer``. Needs,
+besides requirements-dev.txt: ``pip install torch==2.13.0`` (CPU build) and
 ``pip install --no-deps efficientnet-lite-pytorch==0.1.0``.
 """
 
@@ -40,9 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bench import common
+from bench import torch_efficientnet_peer as torch_peer
 from bench.machine_load import cpu_times
 
 NAME = "classify_cli_vs_torch"
@@ -92,51 +92,14 @@ def run_child(argv):
     return seconds, usage.ru_maxrss / 1024, output.decode()
 
 
-def peer_model():
-    """The package's EfficientNet-Lite0 holding the bundled state dict, in eval mode."""
-    import torch
-    from efficientnet_lite_pytorch import EfficientNet
-
-    from apps.image_classify.weights import checkpoint_path
-    from shared.torch_pickle import load_legacy_state_dict
-
-    state = load_legacy_state_dict(checkpoint_path("efficientnet_lite0"))
-    model = EfficientNet.from_name("efficientnet-lite0")
-    model.load_state_dict(
-        {key: torch.from_numpy(np.asarray(value)) for key, value in state.items()}
-    )
-    return model.eval()
-
-
-def peer_loop(model, list_file):
-    """The PyTorch peer's loop: classify the listed images, one JSON line each (stdout)."""
-    import torch
-    from PIL import Image
-
-    paths = Path(list_file).read_text(encoding="utf-8").split()
-    with torch.inference_mode():
-        for start in range(0, len(paths), BATCH_SIZE):
-            batch = paths[start : start + BATCH_SIZE]
-            images = []
-            for path in batch:
-                with Image.open(path) as image:
-                    images.append(
-                        np.asarray(image.convert("RGB").resize((224, 224), Image.BILINEAR))
-                    )
-            pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
-            logits = model(pixels / 127.5 - 1.0)
-            for path, index in zip(batch, logits.argmax(-1).tolist()):
-                print(json.dumps({"source": path, "index": index}))
-
-
 def loop_for(side):
     """``list_file -> None`` running one side's streaming loop, its model loaded and warm."""
     if side == "peer":
         import torch
 
         torch.set_num_threads(os.cpu_count())
-        model = peer_model()
-        return lambda list_file: peer_loop(model, list_file)
+        model = torch_peer.peer_model()
+        return lambda list_file: torch_peer.peer_loop(model, list_file, BATCH_SIZE)
     from apps.image_classify.predict import Predictor, predict_inputs
     from shared.images import IMAGE_EXTENSIONS
     from shared.inputs import InputPaths
@@ -244,56 +207,6 @@ def agreement(outputs):
     return {"images": len(ours), "same_top1": same, "all_same": same == len(ours) == len(peer)}
 
 
-def top1_labels(logits):
-    from apps.image_classify.model import imagenet_labels
-
-    labels = imagenet_labels()
-    return [labels[index] for index in logits.argmax(-1)]
-
-
-def keras_hub_conventions(model):
-    """``model`` computing as keras-hub's (timm's) EfficientNet does: every convolution padded
-    ``kernel // 2`` on both sides (not TensorFlow's "same", one more at the end when
-    striding) and BatchNorm epsilon 1e-5 (not 1e-3)."""
-    from torch import nn
-
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            module.padding = tuple(size // 2 for size in module.kernel_size)
-            module.forward = nn.Conv2d.forward.__get__(module)
-        elif isinstance(module, nn.BatchNorm2d):
-            module.eps = 1e-5
-    return model
-
-
-def same_input_check():
-    """Ours vs the package as it is, and vs the package set to keras-hub's conventions, on
-    identical inputs (each photo resized by the app's ``resize_image``): top-1 and the
-    largest logit gap. The second shows that the weights are the same."""
-    import skimage.data
-    import torch
-
-    from apps.image_classify.data import resize_image
-    from apps.image_classify.predict import Predictor
-
-    images = np.stack(
-        [resize_image(getattr(skimage.data, name)()[..., :3], (224, 224)) for name in PHOTOS]
-    )
-    ours = Predictor.load(MODEL).logits(list(images))
-    pixels = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-    result = {"photos": list(PHOTOS), "ours_top1": top1_labels(ours)}
-    models = {"package": peer_model(), "keras_hub_conventions": keras_hub_conventions(peer_model())}
-    for name, model in models.items():
-        with torch.inference_mode():
-            logits = model(pixels).numpy()
-        result[name] = {
-            "top1": top1_labels(logits),
-            "same_top1": int((logits.argmax(-1) == ours.argmax(-1)).sum()),
-            "max_abs_logit_difference": float(np.abs(logits - ours).max()),
-        }
-    return result
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.classify_cli_vs_torch")
     parser.add_argument("--quick", action="store_true", help="fewer images and repeats")
@@ -364,14 +277,14 @@ def main(argv=None):
     low, high = (rss[count]["peak_rss_mib"] for count in settings["rss_counts"])
     payload = {
         "benchmark": NAME,
-        "machine": common.machine_info() | {"torch": _torch_version()},
+        "machine": common.machine_info() | {"torch": torch_peer.torch_version()},
         "settings": settings
         | {"photos": list(PHOTOS), "measured": "in-process streaming loops, decoding included"},
         "speed": speed,
         "rss": rss,
         "rss_growth": high / low - 1,
         "agreement": agreement(outputs),
-        "same_input_check": same_input_check(),
+        "same_input_check": torch_peer.same_input_check(PHOTOS, MODEL),
     }
     payload["meets_goal"] = bool(
         speed["ratio"] >= GOAL_RATIO and payload["rss_growth"] <= GOAL_RSS_GROWTH
@@ -379,12 +292,6 @@ def main(argv=None):
     path = common.write_results(NAME, payload)
     report(payload, path)
     return 0
-
-
-def _torch_version():
-    import torch
-
-    return torch.__version__
 
 
 if __name__ == "__main__":

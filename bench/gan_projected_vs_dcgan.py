@@ -18,7 +18,6 @@ another folder for trial runs, so that they do not replace the published results
 """
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -218,8 +217,7 @@ def settings(args, results):
 def write(payload, grids, out_dir):
     """The JSON, the FID plot and the sample grids under ``out_dir``; returns the JSON path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{NAME}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    path = common.write_results(NAME, payload, out_dir / f"{NAME}.json")
     plot_gan_fid(payload, out_dir / f"{NAME}.png")
     for architecture, grid in grids.items():
         save_grid(grid, out_dir / f"gan_samples_{architecture}.png")
