@@ -1,12 +1,7 @@
 """An interrupted Projected GAN run resumes from its last checkpoint, even one killed inside
 its backup write."""
 
-import json
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,30 +13,7 @@ from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
 from apps.gan.model import build_gan
 from shared.runs import list_runs
-
-REPO = Path(__file__).resolve().parents[2]
-
-# Runs in a child process: every save into the backup writes its file, then the second one is
-# cut to half its size and the process is SIGKILLed, as a power cut would.
-KILL_INSIDE_BACKUP_WRITE = """
-import json, os, signal, sys
-import keras
-from apps.gan import finetune
-from apps.gan.config import FinetuneConfig
-
-original, saves = keras.Model.save_weights, []
-
-def save_then_die(self, filepath, *args, **kwargs):
-    original(self, filepath, *args, **kwargs)
-    if os.sep + "backup" + os.sep in str(filepath):
-        saves.append(filepath)
-        if len(saves) == 2:
-            os.truncate(filepath, os.path.getsize(filepath) // 2)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-keras.Model.save_weights = save_then_die
-finetune.run_finetune(FinetuneConfig.tiny(**json.loads(sys.argv[1])), verbose=0)
-"""
+from tests.resume_faults import kill_inside_backup_write
 
 
 class StopAfterFirstCheckpoint(keras.callbacks.Callback):
@@ -84,13 +56,7 @@ def test_an_interrupted_projected_run_resumes_from_its_checkpoint(blobs_folder, 
 
 def test_a_kill_inside_the_backup_write_resumes_from_the_backup_before(blobs_folder, tmp_path):
     settings = dict(data=str(blobs_folder), runs_dir=str(tmp_path), epochs=3)
-    child = subprocess.run(
-        [sys.executable, "-c", KILL_INSIDE_BACKUP_WRITE, json.dumps(settings)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-    )
+    child = kill_inside_backup_write("gan", settings)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     (run,) = list_runs("gan", runs_dir=tmp_path)
     assert run.state == "interrupted"

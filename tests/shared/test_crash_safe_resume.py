@@ -5,12 +5,8 @@ other runs are killed or interrupted and resumed, and must end with the same his
 accuracy.
 """
 
-import json
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,31 +18,9 @@ from apps.image_classify.data import synthetic_shapes, write_image_folder
 from shared import resumable, runs
 from shared.resumable import epoch_shuffled
 from shared.training import TrainingPlan, train_phase
+from tests.resume_faults import kill_inside_backup_write
 
 APP = "image_classify"
-REPO = Path(__file__).resolve().parents[2]
-
-# Runs in a child process: every save into the fine_tune backup writes its file, then the
-# second one is cut to half its size and the process is SIGKILLed, as a power cut would.
-KILL_INSIDE_BACKUP_WRITE = """
-import json, os, signal, sys
-import keras
-from apps.image_classify import finetune
-from apps.image_classify.config import FinetuneConfig
-
-original, saves = keras.Model.save_weights, []
-
-def save_then_die(self, filepath, *args, **kwargs):
-    original(self, filepath, *args, **kwargs)
-    if os.sep + os.path.join("backup", "fine_tune") + os.sep in str(filepath):
-        saves.append(filepath)
-        if len(saves) == 2:
-            os.truncate(filepath, os.path.getsize(filepath) // 2)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-keras.Model.save_weights = save_then_die
-finetune.run_finetune(FinetuneConfig.tiny(**json.loads(sys.argv[1])), verbose=0)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +64,7 @@ def test_a_kill_inside_the_backup_write_resumes_into_the_same_run(
     uninterrupted, shapes_folder, tiny_classifier_preset, tmp_path
 ):
     settings = _settings(shapes_folder, tiny_classifier_preset, tmp_path)
-    child = subprocess.run(
-        [sys.executable, "-c", KILL_INSIDE_BACKUP_WRITE, json.dumps(settings)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-    )
+    child = kill_inside_backup_write(APP, settings, backup="backup/fine_tune")
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     (run,) = runs.list_runs(APP, runs_dir=tmp_path)
     assert run.state == "interrupted"
