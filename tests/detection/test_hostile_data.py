@@ -70,7 +70,7 @@ def test_coco_size_that_is_not_a_pixel_count_names_file_and_field(tmp_path, valu
 def test_finetune_cli_refuses_an_infinite_voc_width_in_one_line(tmp_path, capsys):
     folder = _voc(tmp_path / "voc", width="inf")
     runs_dir = tmp_path / "runs"
-    flags = ["--epochs", "1", "--image-size", "64", "--no-tensorboard", "--runs-dir"]
+    flags = ["--epochs", "1", "--image-size", "64", "--runs-dir"]
     assert finetune.main(["--data", str(folder), *flags, str(runs_dir)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1, error

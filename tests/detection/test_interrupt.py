@@ -129,7 +129,7 @@ def _exit_output(process):
 def test_one_ctrl_c_ends_the_finetune_cli(tiny_backbone_preset, voc_folder, tmp_path):
     argv = ["--data", str(voc_folder), "--model", str(tiny_backbone_preset), "--epochs", "1000"]
     argv += ["--image-size", "64", "--batch-size", "2", "--validation-split", "0.25"]
-    argv += ["--map-every", "1000", "--patience", "1000", "--no-tensorboard"]
+    argv += ["--map-every", "1000", "--patience", "1000"]
     argv += ["--runs-dir", str(tmp_path)]
     command = [sys.executable, "-c", DEFAULT_SIGINT, sys.executable, "-m"]
     process = subprocess.Popen(

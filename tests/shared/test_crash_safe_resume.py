@@ -38,7 +38,6 @@ def _settings(shapes_folder, preset, runs_dir):
         head_epochs=2,
         epochs=3,
         patience=5,
-        tensorboard=False,
     )
 
 
@@ -158,7 +157,7 @@ def _small_phase(run, callbacks, epochs=4, patience=10, learning_rate=1e-2):
             keras.layers.Dense(3),
         ]
     )
-    plan = TrainingPlan(mode="scratch", epochs=epochs, patience=patience, tensorboard=False, seed=5)
+    plan = TrainingPlan(mode="scratch", epochs=epochs, patience=patience, seed=5)
     train = epoch_shuffled((inputs, labels), seed=5).batch(8)
     val = epoch_shuffled((rng.normal(size=(8, 6)).astype("float32"), labels[:8]), 6).batch(8)
     history = train_phase(

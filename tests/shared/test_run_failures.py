@@ -37,7 +37,6 @@ def _main(shapes_folder, preset, runs_dir, *extra):
             "4",
             "--image-size",
             "32",
-            "--no-tensorboard",
             "--runs-dir",
             str(runs_dir),
             *extra,

@@ -59,7 +59,7 @@ def test_corrupt_clip_in_a_manifest_is_refused_before_a_run_exists(
     manifest.write_text("path\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
     runs_dir = tmp_path / "runs"
     argv = ["--data", str(manifest), "--model", str(tiny_whisper_preset), "--epochs", "1"]
-    assert finetune_module.main(argv + ["--runs-dir", str(runs_dir), "--no-tensorboard"]) == 2
+    assert finetune_module.main(argv + ["--runs-dir", str(runs_dir)]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"error: {manifest}: 2 of 5 clips") and error.count("\n") == 1
     assert "broken.wav" in error and "notes.wav" in error and "a.wav" not in error
