@@ -15,6 +15,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from shared.sources import is_inside
+
 MAX_MODEL_DIR_ENTRIES = 10_000
 MAX_CONFIG_BYTES = 64 * 1024**2
 # Packages a model file may name classes and functions of: Keras' own, and this product's
@@ -215,6 +217,6 @@ def file_in(folder, name):
     folder = Path(folder)
     path = folder / str(name)
     inside = not Path(str(name)).is_absolute() and ".." not in Path(str(name)).parts
-    if not inside or not path.resolve().is_relative_to(folder.resolve()):
+    if not inside or not is_inside(path, folder):
         raise _refused(folder, f"its config names {str(name)!r}, a file outside the model")
     return path

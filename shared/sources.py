@@ -1,6 +1,7 @@
 """Reading user inputs (bytes, paths, uploaded files) safely, shared by the decoders."""
 
 import os
+from pathlib import Path
 
 
 def source_name(source, default):
@@ -70,3 +71,9 @@ def utf8_text(path):
             f"{path}: not UTF-8 text (byte {error.start:,} on line {line} is "
             f"{data[error.start]:#04x}); save it as UTF-8"
         ) from None
+
+
+def is_inside(path, folder):
+    """True when ``path``, with links and ``..`` resolved, lies inside ``folder``: what a
+    dataset or model file names may not reach beyond its own folder."""
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.images import DEFAULT_MAX_PIXELS, decode_image
+from shared.sources import is_inside
 
 MAX_SIDE = DEFAULT_MAX_PIXELS  # a longer side is past the decoder's pixel limit on its own
 
@@ -71,7 +72,7 @@ def pixel_size(value, field):
 def check_inside(path, root, what):
     """Refuse a file outside the dataset folder ``root`` (resolved): an absolute path, ``..``
     or a symlink there would let an uploaded annotation file read any file on the server."""
-    if not Path(path).resolve().is_relative_to(root):
+    if not is_inside(path, root):
         raise ValueError(
             f"{what} is outside the dataset folder (a dataset may only use files inside it)"
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.audio import AUDIO_EXTENSIONS, decode_audio
-from shared.sources import utf8_text
+from shared.sources import is_inside, utf8_text
 
 _PATH_COLUMNS = ("path", "file", "audio", "filename", "wav")
 _TEXT_COLUMNS = ("text", "transcript", "sentence", "transcription")
@@ -72,7 +72,7 @@ def read_manifest(manifest):
             problems.append(f"line {number}: too few columns")
             continue
         path = (manifest.parent / row[path_index].strip()).resolve()
-        if not path.is_relative_to(manifest.parent.resolve()):
+        if not is_inside(path, manifest.parent):
             problems.append(f"line {number}: {row[path_index].strip()} is outside its folder")
         elif not path.is_file():
             problems.append(f"line {number}: {path} does not exist")
