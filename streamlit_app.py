@@ -14,38 +14,42 @@ import streamlit as st  # noqa: E402
 
 from apps import APPS  # noqa: E402
 from shared.ui.preload import preload_default_models  # noqa: E402
-from shared.ui.presentation import apply_page_presets, presentation_toggle  # noqa: E402
+from shared.ui.presentation import apply_app_presets, presentation_toggle  # noqa: E402
 from shared.ui.runtime import keep_keras_state_between_runs, serve_users_side_by_side  # noqa: E402
 
-# (file under shared/ui, title, icon, url path) of the pages that are not one app's.
+PAGES = ROOT / "app_pages"
+# (file under app_pages/, title, icon, url path) of the pages that are not one app's.
 SHARED_PAGES = (
     ("compare.py", "Compare", ":material/compare:", "compare"),
     ("chains.py", "Chains", ":material/link:", "chains"),
     ("train.py", "Train", ":material/model_training:", "train"),
-    ("runs_page.py", "Runs", ":material/history:", "runs"),
+    ("runs.py", "Runs", ":material/history:", "runs"),
 )
 
 
-def build_pages():
-    """The Home page and the shared pages, then one page per app with an ``apps/<name>/page.py``."""
-    home = st.Page(ROOT / "shared/ui/home.py", title="Home", icon=":material/home:", default=True)
+def build_pages(specs):
+    """The Home page and the shared pages, then the page of each app in ``specs`` that has one."""
+    home = st.Page(PAGES / "home.py", title="Home", icon=":material/home:", default=True)
     shared = [
-        st.Page(ROOT / "shared/ui" / file, title=title, icon=icon, url_path=url_path)
+        st.Page(PAGES / file, title=title, icon=icon, url_path=url_path)
         for file, title, icon, url_path in SHARED_PAGES
     ]
-    apps = []
-    for spec in APPS:
-        page_file = ROOT / "apps" / spec.name / "page.py"
-        if page_file.is_file():
-            # Every app page is called page.py, so each needs its own URL path.
-            apps.append(st.Page(page_file, title=spec.title, icon=spec.icon, url_path=spec.name))
+    # Every app page is called page.py, so each needs its own URL path.
+    apps = [
+        st.Page(spec.page, title=spec.title, icon=spec.icon, url_path=spec.name)
+        for spec in specs
+        if spec.page is not None
+    ]
     return {"TransferZoo": [home, *shared], "Apps": apps}
 
 
 serve_users_side_by_side()  # one user's run never stops the others' pages
 keep_keras_state_between_runs()  # cached models stay fast from one click to the next
-preload_default_models()  # once per process, in the background ($TRANSFERZOO_PRELOAD=0: off)
+preload_default_models(APPS)  # once per process, in the background ($TRANSFERZOO_PRELOAD=0: off)
 st.set_page_config(page_title="TransferZoo", layout="wide")
-page = st.navigation(build_pages())
-apply_page_presets(page.url_path, presentation_toggle())
+page = st.navigation(build_pages(APPS))
+presentation_toggle()
+for spec in APPS:
+    if page.url_path == spec.name:
+        apply_app_presets(spec)
 page.run()

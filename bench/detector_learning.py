@@ -3,8 +3,9 @@
 ``python -m bench.detector_learning [--quick] [--budget-minutes M]`` makes a training set and a
 separate held-out set of synthetic scenes (``apps.detection.scenes.make_scenes``, different
 seeds), writes the training set as a VOC folder and fine-tunes the detector app's default
-recipe on it through ``apps.detection.finetune.run_finetune`` (``bundled:efficientnet_lite0``,
-``fine_tune`` mode, augmentation on, no validation split). An extra Keras callback
+recipe on it through ``shared.lifecycle.run_training`` with ``apps.detection.train``, as the
+``finetune`` command does (``bundled:efficientnet_lite0``, ``fine_tune`` mode, augmentation
+on, no validation split). An extra Keras callback
 (``bench.detector_curve``) scores the HELD-OUT set with pycocotools (``predict_samples`` +
 ``coco_map``) before training and every ``--eval-every`` epochs, and stops training once the
 training clock (wall time inside ``fit`` minus those held-out evaluations) has used the budget.
@@ -105,10 +106,11 @@ def main(argv=None):
         return 0
     common.setup_environment()
     from apps.detection import scenes
+    from apps.detection import train as detection_train
     from apps.detection.config import FinetuneConfig
-    from apps.detection.finetune import run_finetune
     from apps.detection.predict import Predictor
     from apps.detection.train import load_backbone
+    from shared.lifecycle import run_training
 
     settings = {
         "model": MODEL,
@@ -142,7 +144,7 @@ def main(argv=None):
     )
     settings["train_objects"] = int(sum(len(s.labels) for s in train.samples))
     settings["held_out_objects"] = int(sum(len(s.labels) for s in held_out.samples))
-    _, scale, offset = load_backbone(MODEL)  # the input scaling run_finetune will use
+    _, scale, offset = load_backbone(MODEL)  # the input scaling the training will use
     with tempfile.TemporaryDirectory(prefix="tz_detector_learning_") as tmp:
         data_dir = scenes.write_voc(train, Path(tmp) / "voc")
         config = FinetuneConfig(
@@ -166,7 +168,7 @@ def main(argv=None):
             flush=True,
         )
         fit_start = time.perf_counter()
-        run = run_finetune(config, callbacks=[curve], verbose=0)
+        run = run_training("detection", config, detection_train, callbacks=[curve], verbose=0)
         fit_seconds = time.perf_counter() - fit_start
         run_metrics = run.metrics
         load_seconds, predictor = common.timed(Predictor.load, run.ref, runs_dir=config.runs_dir)
@@ -180,7 +182,7 @@ def main(argv=None):
         "settings": settings,
         "timings_s": {
             "make_scenes": make_seconds,
-            "run_finetune": fit_seconds,
+            "run_training": fit_seconds,
             "training_clock": curve.losses[-1]["train_s"] if curve.losses else 0.0,
             "held_out_evaluations": curve.eval_s,
             "predictor_load": load_seconds,

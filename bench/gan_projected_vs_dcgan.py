@@ -2,12 +2,13 @@
 
 ``python -m bench.gan_projected_vs_dcgan [--quick] [--budget-minutes M] [--max-images N]
 [--out-dir DIR]`` trains the GAN app's two architectures one after the other, in one process,
-through ``apps.gan.finetune.run_finetune`` with the same data and settings (Fashion-MNIST train
-split, a seeded subset of ``--max-images`` images at 32x32, batch 64, DiffAugment, seed 0),
-each with its app defaults (learning rate, generator; ``apps.gan.model``), and the same
-wall-time budget each. The app's ``ProgressCallback`` records FID and KID (bundled
-EfficientNet-Lite0 ImageNet features at 128x128, a fixed number of generated and real images)
-every ``fid_every`` epochs against the clock of training alone (FID measurements excluded).
+through ``shared.lifecycle.run_training`` with ``apps.gan.train``, with the same data and
+settings (Fashion-MNIST train split, a seeded subset of ``--max-images`` images at 32x32,
+batch 64, DiffAugment, seed 0), each with its app defaults (learning rate, generator;
+``apps.gan.model``), and the same wall-time budget each. The app's ``FidCurve`` callback
+records FID and KID (bundled EfficientNet-Lite0 ImageNet features at 128x128, a fixed number
+of generated and real images) every ``fid_every`` epochs against the clock of training alone
+(FID measurements excluded).
 
 From the two curves: DCGAN's final FID (the target); the first training time at which each
 architecture's FID is at or below it (linear interpolation between measurements); the
@@ -57,9 +58,10 @@ def first_time_at_or_below(curve, target):
 
 def train(architecture, args, runs_dir):
     """One budgeted run; returns its figures and the run's final sample grid (uint8)."""
+    from apps.gan import train as gan_train
     from apps.gan.config import FinetuneConfig
-    from apps.gan.finetune import run_finetune
     from apps.gan.predict import Predictor, image_grid
+    from shared.lifecycle import run_training
 
     config = FinetuneConfig(
         data="fashion-mnist",
@@ -75,7 +77,7 @@ def train(architecture, args, runs_dir):
         runs_dir=runs_dir,
     )
     meter = LoadMeter()
-    wall_s, run = common.timed(run_finetune, config, verbose=0)
+    wall_s, run = common.timed(run_training, "gan", config, gan_train, verbose=0)
     others = meter.others_fraction()
     metrics = run.metrics
     curve = metrics["curve"]
@@ -187,7 +189,7 @@ def parse_args(argv):
 def settings(args, results):
     """The settings both runs shared, and each architecture's own recipe."""
     from apps.gan.model import AUGMENT_POLICIES, GENERATORS, LEARNING_RATES
-    from apps.gan.models import MIN_FEATURE_SIZE
+    from apps.gan.networks import MIN_FEATURE_SIZE
 
     return {
         "quick": args.quick,

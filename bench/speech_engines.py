@@ -119,7 +119,7 @@ class Ours:
         self.predictor = Predictor.load(MODEL)
 
     def transcribe(self, audio, beam_size):
-        return self.predictor.transcribe(audio, beam_size=beam_size).text
+        return self.predictor.predict(audio, beam_size=beam_size).text
 
 
 class FasterWhisper:

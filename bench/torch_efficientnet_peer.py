@@ -22,8 +22,8 @@ def peer_model():
     import torch
     from efficientnet_lite_pytorch import EfficientNet
 
-    # The app's package loads TensorFlow: imported here so that the timing parent stays light.
-    from apps.image_classify.weights import checkpoint_path
+    # The shared package loads TensorFlow: imported here so that the timing parent stays light.
+    from shared.efficientnet_lite import checkpoint_path
     from shared.torch_pickle import load_legacy_state_dict
 
     state = load_legacy_state_dict(checkpoint_path("efficientnet_lite0"))
@@ -85,8 +85,8 @@ def same_input_check(photos, model_ref):
     import skimage.data
     import torch
 
-    from apps.image_classify.data import resize_image
     from apps.image_classify.predict import Predictor
+    from shared.images import resize_image
 
     images = np.stack(
         [resize_image(getattr(skimage.data, name)()[..., :3], (224, 224)) for name in photos]

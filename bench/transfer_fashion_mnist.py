@@ -10,7 +10,7 @@ optimizer and learning rate, two ways:
   ``backbone.trainable = False``, ``compile`` + ``fit`` on the images, so the frozen backbone
   runs again every epoch.
 
-Both read the same reshuffling ``to_dataset`` pipeline (as ``apps.image_classify.finetune``
+Both read the same reshuffling ``to_dataset`` pipeline (as ``apps.image_classify.train``
 wires it) and are scored on the held-out official test images through the full model. Ours
 scoring near chance (0.1) would mean cached features and labels came out misaligned.
 """

@@ -43,8 +43,9 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default="/tmp/transferzoo-bench-runs")
     args = parser.parse_args(argv)
     setup_environment()
+    from apps.translate import train
     from apps.translate.config import FinetuneConfig
-    from apps.translate.finetune import run_finetune
+    from shared.lifecycle import run_training
 
     config = FinetuneConfig(
         data="bible:en-es",
@@ -60,7 +61,7 @@ def main(argv=None):
         name="EN→ES from EN→PT (bench)",
     )
     start = time.perf_counter()
-    run = run_finetune(config, verbose=2)
+    run = run_training("translate", config, train, verbose=2)
     seconds = time.perf_counter() - start
     metrics = run.metrics
     plot = RESULTS_DIR / "translate_finetune_bible.png"

@@ -2,5 +2,5 @@
 
 from shared.quiet import quiet_tensorflow_logs
 
-# First, before any shared module imports keras (``python -m shared.progress`` runs a job).
+# First, before any shared module imports keras.
 quiet_tensorflow_logs()

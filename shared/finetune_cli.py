@@ -1,28 +1,78 @@
-"""The ``finetune`` command every app shares: config parsing, resume, one-line errors."""
+"""The ``finetune`` command every app shares: config parsing, resume, one-line errors.
 
-import contextlib
+The Train page runs the same command as a background job, with two more flags:
+``--job-dir DIR`` (progress in ``DIR/progress.json``, the exit status and the run in
+``DIR/exit.json``, one log line per epoch, SIGTERM cancels like Ctrl-C) and
+``--time-budget-s S`` (training stops after S seconds; the run still completes).
+"""
+
+import argparse
 import logging
+import signal
+import sys
+from pathlib import Path
 
 from shared import runs
 from shared.cli import build_parser, config_from_dict, parse_config, report_error
+from shared.lifecycle import run_training
+from shared.progress import ProgressCallback, write_exit
 
-logger = logging.getLogger(__name__)
+CANCELLED_STATUS = 130  # the shell's status for a process stopped by Ctrl-C
 
 
-def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT"):
+def finetune_main(config_cls, trainer, *, app, argv=None, input_hint="INPUT"):
     """``python -m apps.<app>.finetune``: defaults < --config file < flags, then train.
 
     Args:
         config_cls: the app's frozen ``FinetuneConfig`` dataclass.
-        run_finetune: ``(config, run=None) -> Run`` of the app.
+        trainer: the app's training module (``prepare`` and ``train``, see
+            ``shared.lifecycle``).
         app: the app name (runs registry folder and module path).
         argv: arguments (default: ``sys.argv[1:]``).
         input_hint: what the printed ``predict`` example takes (IMAGE, CLIP.wav ...).
 
     Returns:
-        The exit status: 0, or 2 with a one-line ``error:`` message for bad input.
+        The exit status: 0; 2 with a one-line ``error:`` message for bad input; 130 after
+        Ctrl-C (or, for a job, SIGTERM).
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    job, argv = _job_flags(argv)
+    if job.job_dir is None:
+        return _finetune(config_cls, trainer, app, argv, input_hint)[0]
+    signal.signal(signal.SIGTERM, _cancel)
+    code, run = 1, None
+    try:
+        progress = ProgressCallback(
+            Path(job.job_dir) / "progress.json", time_budget_s=job.time_budget_s
+        )
+        code, run = _finetune(
+            config_cls, trainer, app, argv, input_hint, callbacks=[progress], verbose=2
+        )
+    except KeyboardInterrupt:
+        print("cancelled", flush=True)
+        code = CANCELLED_STATUS
+    except SystemExit as exit_request:  # --help, or flags argparse refused
+        code = exit_request.code if isinstance(exit_request.code, int) else 1
+    finally:
+        write_exit(job.job_dir, code, run.ref if run is not None else None)
+    return code
+
+
+def _job_flags(argv):
+    """(the job flags, the finetune flags): ``--job-dir`` and ``--time-budget-s`` of a
+    Train-page job taken out of ``argv``, exactly as written."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--job-dir", default=None)
+    parser.add_argument("--time-budget-s", type=float, default=None)
+    return parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+
+
+def _cancel(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _finetune(config_cls, trainer, app, argv, input_hint, callbacks=(), verbose=1):
+    """Parse ``argv`` and train; (exit status, the complete run or None)."""
     parser = build_parser(config_cls, prog=f"python -m apps.{app}.finetune")
     parser.add_argument(
         "--resume",
@@ -36,13 +86,15 @@ def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT
             run = _resumable_run(args.resume, config.runs_dir, app)
             if run.state == "complete":
                 print(f"run {run.ref} is already complete, nothing to resume; files in {run.path}")
-                return 0
+                return 0, None
             config = config_from_dict(config_cls, run.config)
-        run = run_finetune(config, run=run)
+        run = run_training(app, config, trainer, run=run, callbacks=callbacks, verbose=verbose)
     except (ValueError, OSError) as error:
-        return report_error(error)
+        return report_error(error), None
     except KeyboardInterrupt:  # Ctrl-C: the run was marked cancelled on the way out
-        return report_error("interrupted; the run is cancelled, --resume continues it", 130)
+        return report_error(
+            "interrupted; the run is cancelled, --resume continues it", CANCELLED_STATUS
+        ), None
     metrics = run.metrics
     figures = ", ".join(
         f"{key} {value:.3f}" for key, value in metrics.items() if isinstance(value, float)
@@ -50,7 +102,7 @@ def finetune_main(config_cls, run_finetune, *, app, argv=None, input_hint="INPUT
     split = f" on the {metrics['split']} split" if "split" in metrics else ""
     print(f"run {run.ref} complete: {figures}{split}; files in {run.path}")
     print(f"try it: python -m apps.{app}.predict {input_hint} --model {run.ref}")
-    return 0
+    return 0, run
 
 
 def _resumable_run(ref, runs_dir, app):
@@ -62,29 +114,3 @@ def _resumable_run(ref, runs_dir, app):
     if not run.config:
         raise ValueError(f"run {run.ref} has no config.json in {run.path}: cannot resume it")
     return run
-
-
-def _record(run, state, message):
-    """Mark ``run`` ``state``; a run folder deleted or unwritable is left as it is (the error
-    that ended the run, reported next, says why)."""
-    try:
-        run.set_status(state, message=message)
-    except OSError as error:
-        logger.debug("run %s not marked %s: %s", run.ref, state, error)
-
-
-@contextlib.contextmanager
-def recording_failures(run):
-    """Mark ``run`` "cancelled" on Ctrl-C and "failed" (with the message) on any error.
-
-    A run only becomes "complete" through an explicit ``set_status("complete")`` after
-    this block, so a killed or crashed run is never listed as complete.
-    """
-    try:
-        yield run
-    except KeyboardInterrupt:
-        _record(run, "cancelled", "interrupted by the user")
-        raise
-    except BaseException as error:
-        _record(run, "failed", f"{type(error).__name__}: {error}")
-        raise

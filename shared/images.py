@@ -1,4 +1,4 @@
-"""Safe image decoding shared by the CLI and the Streamlit UI."""
+"""Safe image decoding and the models' resizing, shared by the apps, the CLI and the UI."""
 
 import contextlib
 import io
@@ -13,6 +13,8 @@ from shared.sources import looks_like_text, read_source_bytes, source_name
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Dataset loaders skip unreadable files with a warning up to this share, then refuse.
+MAX_UNREADABLE_FRACTION = 0.1
 
 _ACCEPTED_TEXT = "Accepted image formats: JPEG, PNG, WebP, BMP, GIF."
 _ACCEPTED_MAGIC = {b"\xff\xd8": "JPEG", b"\x89PNG": "PNG", b"GIF8": "GIF", b"BM": "BMP"}
@@ -134,6 +136,18 @@ def decode_image(source, *, max_pixels=DEFAULT_MAX_PIXELS, max_bytes=DEFAULT_MAX
         except Exception as exc:
             problem = f"the {image.format} data is damaged or truncated ({exc})"
             raise _error(name, problem) from exc
+
+
+def resize_image(image, size):
+    """Resize an RGB uint8 image to ``size`` (h, w) exactly as the models' image converters
+    do (bilinear, no antialiasing), so training, evaluation and prediction see the same
+    pixels. Returns uint8."""
+    import keras
+
+    if tuple(image.shape[:2]) == tuple(size):
+        return image
+    resized = keras.ops.image.resize(image.astype("float32"), tuple(size), antialias=False)
+    return np.clip(np.round(keras.ops.convert_to_numpy(resized)), 0, 255).astype("uint8")
 
 
 def encode_png(array):

@@ -2,12 +2,12 @@
 
 A job is a folder ``<jobs root>/<job_id>/`` (by default ``<runs root>/.jobs``, which the runs
 registry never lists) holding ``job.json`` (what was started), ``train.log`` (the process'
-output), ``progress.json`` (written by ``shared.progress`` every second and every epoch),
+output), ``progress.json`` (written every second and every epoch, see ``shared.progress``),
 ``exit.json`` (the exit status) and ``cancel`` (a marker once cancel was asked). Everything
 is on disk, so a page reload, another browser tab or a restarted server sees the same jobs.
-The training process is ``python -m shared.progress``, which runs the app's own
-``apps.<app>.finetune`` CLI with a progress callback, in its own session (process group):
-it outlives the page that started it, and cancelling stops the whole group.
+The training process is the app's own ``python -m apps.<app>.finetune`` command with
+``--job-dir`` (``shared.finetune_cli``), in its own session (process group): it outlives
+the page that started it, and cancelling stops the whole group.
 """
 
 import dataclasses
@@ -104,11 +104,12 @@ def is_alive(job):
     return is_running(job.pid, job.start_ticks, _CHILDREN.get(job.job_id))
 
 
-def _worker_command(app, path, args, time_budget_s):
-    """``python -m shared.progress ... -- ARGS``: the app's finetune with a progress file."""
+def _worker_command(module, path, args, time_budget_s):
+    """``python -m MODULE --job-dir PATH ... ARGS``: the app's finetune command, writing its
+    progress and exit status into the job folder."""
     budget = ["--time-budget-s", str(time_budget_s)] if time_budget_s else []
-    worker = [sys.executable, "-m", "shared.progress", "--job-dir", str(path), "--app", app]
-    return [*worker, *budget, "--", *args]
+    worker = [sys.executable, "-m", module, "--job-dir", str(path)]
+    return [*worker, *budget, *args]
 
 
 def _spawn(command, path):
@@ -118,21 +119,25 @@ def _spawn(command, path):
 
 
 def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **options):
-    """Start ``python -m shared.progress`` for ``apps.<app>.finetune ARGS`` in the background.
+    """Start the app's finetune command line with ``ARGS`` as a background job.
 
     Args:
-        app: the app name (e.g. "image_classify").
+        app: the app name (e.g. "image_classify"), as its runs are filed.
         args: the finetune CLI arguments (see ``shared.ui.training_setup``); ``--name <job_id>``
             is added when not given, so the job finds its run in the registry.
         total_epochs: epochs expected in all phases, for the progress fraction.
         time_budget_s: stop training after this many seconds (the run still completes).
         label: a short description for the UI.
-        options: ``jobs_dir``, ``runs_dir`` (passed as ``--runs-dir``), and ``command``: a
-            whole command line to run instead (tests), with ``$TRANSFERZOO_JOB_DIR`` set.
+        options: ``module``: the app's finetune module run with ``python -m`` (its spec's
+            ``finetune_module``); ``jobs_dir``; ``runs_dir`` (passed as ``--runs-dir``); and
+            ``command``: a whole command line to run instead (tests), with
+            ``$TRANSFERZOO_JOB_DIR`` set.
 
     Returns:
         The ``Job``; its process runs in a new session and survives this one.
     """
+    if not options.get("command") and not options.get("module"):
+        raise ValueError("a job needs the app's finetune module (or a whole command)")
     job_id = f"{_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     path = jobs_root(options.get("jobs_dir")) / job_id
     path.mkdir(parents=True)
@@ -142,7 +147,9 @@ def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **opti
     args = [*args, *(["--name", job_id] if "--name" not in args else [])]
     if "--runs-dir" not in args:
         args += ["--runs-dir", str(runs_dir)]
-    command = options.get("command") or _worker_command(app, path, args, time_budget_s)
+    command = options.get("command") or _worker_command(
+        options.get("module"), path, args, time_budget_s
+    )
     process = _spawn(command, path)
     _CHILDREN[job_id] = process
     job = Job(

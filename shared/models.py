@@ -8,12 +8,11 @@ A reference is one of:
   a preset name        a keras-hub preset (downloaded; needs the network).
 """
 
-import importlib
 import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared import cache, runs
@@ -22,6 +21,29 @@ from shared.model_files import check_model_files
 OFFLINE_ENV = "TRANSFERZOO_OFFLINE"
 CONVERTER_VERSION = "v1"  # bump when a converter's output changes, to refresh caches
 _HUB_HOSTS = (("www.kaggle.com", 443), ("huggingface.co", 443))
+
+
+@dataclass(frozen=True)
+class ModelCatalog:
+    """A set of model references that is not an app of its own, such as the image backbones
+    several apps start from. ``resolve_model_ref`` and ``offline_choices`` accept it wherever
+    they accept an app's ``AppSpec``: they read only these fields.
+
+    Args:
+        name: runs-registry folder of its fine-tuned models (``run:<id>``), and the prefix of
+            its converted-weights cache entries.
+        title: human title, used in messages.
+        default_model: the reference used when none is given (always offline).
+        bundled: ``bundled:<name>`` entries: name -> callable that converts the packaged
+            weights into a Keras preset directory given as its only argument.
+        hub_presets: keras-hub preset names offered as online choices.
+    """
+
+    name: str
+    title: str
+    default_model: str
+    bundled: dict = field(default_factory=dict)
+    hub_presets: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -89,11 +111,6 @@ def offline_choices(spec, runs_dir=None):
     return bundled + [run.ref for run in complete]
 
 
-def _import_callable(target):
-    module_name, function_name = target.split(":")
-    return getattr(importlib.import_module(module_name), function_name)
-
-
 def bundled_cache_name(spec, name):
     """The cache entry name of ``bundled:<name>`` for app ``spec`` (versioned)."""
     return f"{spec.name}-{name}-{CONVERTER_VERSION}"
@@ -106,7 +123,7 @@ def bundled_preset_dir(spec, name):
             f"Unknown bundled model {name!r} for {spec.title}; "
             f"bundled models: {', '.join('bundled:' + n for n in spec.bundled)}"
         )
-    convert = _import_callable(spec.bundled[name])
+    convert = spec.bundled[name]
     return cache.ensure_converted(bundled_cache_name(spec, name), convert)
 
 
@@ -132,7 +149,7 @@ def resolve_model_ref(ref, spec, *, runs_dir=None):
 
     Args:
         ref: the reference string (see the module docstring); empty means the app default.
-        spec: the app's ``AppSpec``.
+        spec: the app's ``AppSpec``, or a ``ModelCatalog``.
         runs_dir: runs registry root (default: ``shared.runs.runs_root()``).
 
     Returns:
@@ -143,7 +160,9 @@ def resolve_model_ref(ref, spec, *, runs_dir=None):
         ValueError: the reference is unknown, a run is not complete, or a local model's
             files are refused (see ``check_model_files``).
     """
-    ref = (ref or spec.default_model).strip()
+    ref = (ref or spec.default_model or "").strip()
+    if not ref:
+        raise ValueError(f"{spec.title} has no default model: give a model reference")
     if ref.startswith("bundled:"):
         location = bundled_preset_dir(spec, ref.split(":", 1)[1])
         return ResolvedModel(ref, "bundled", str(location))

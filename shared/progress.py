@@ -1,20 +1,13 @@
-"""The training process of a UI job: an app's finetune CLI plus a progress file.
+"""What the training process of a Train-page job writes into its job folder.
 
-``python -m shared.progress --job-dir DIR --app APP [--time-budget-s S] -- FINETUNE ARGS``
-runs ``apps.<APP>.finetune.main(FINETUNE ARGS)`` unchanged, except that its
-``run_finetune`` receives one more Keras callback, ``ProgressCallback``, which writes
-``DIR/progress.json`` (phase, epoch, step, per-epoch logs) and stops training gracefully
-once the time budget is spent: the run still completes, with what it learnt so far. When
-the process ends, ``DIR/exit.json`` records its exit status and the run it wrote.
-Ctrl-C (SIGINT) and SIGTERM cancel: the app's finetune then marks its run "cancelled".
+``ProgressCallback`` writes ``progress.json`` (phase, epoch, step, per-epoch logs) and stops
+training gracefully once the time budget is spent: the run still completes, with what it
+learnt so far. ``write_exit`` records the exit status and the run in ``exit.json`` when the
+process ends. The ``finetune`` command of every app uses them when given ``--job-dir``
+(``shared.finetune_cli``).
 """
 
-import argparse
-import importlib
-import inspect
 import math
-import signal
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +17,6 @@ import keras
 from shared.atomic_io import atomic_write_json
 
 WRITE_INTERVAL_S = 1.0
-CANCELLED_STATUS = 130  # the shell's status for a process stopped by Ctrl-C
 
 
 def _number(value):
@@ -95,64 +87,13 @@ class ProgressCallback(keras.callbacks.Callback):
         self._write(force=True)
 
 
-def with_progress(run_finetune, callback, result):
-    """``run_finetune`` with ``callback`` added to its callbacks; the run lands in ``result``."""
-    parameters = inspect.signature(run_finetune).parameters
-
-    def run_with_progress(config, *, run=None, callbacks=(), **options):
-        if "verbose" in parameters:
-            options.setdefault("verbose", 2)  # one log line per epoch: a readable log file
-        trained = run_finetune(config, run=run, callbacks=[callback, *callbacks], **options)
-        result["run"] = getattr(trained, "ref", None)
-        return trained
-
-    return run_with_progress if "callbacks" in parameters else run_finetune
-
-
-def _cancel_on_sigterm(signum, frame):
-    raise KeyboardInterrupt
-
-
-def _parse(argv):
-    parser = argparse.ArgumentParser(prog="python -m shared.progress")
-    parser.add_argument("--job-dir", required=True, help="the job folder (progress, exit)")
-    parser.add_argument("--app", required=True, help="the app whose finetune runs")
-    parser.add_argument("--time-budget-s", type=float, default=None, help="training time")
-    parser.add_argument("finetune_args", nargs=argparse.REMAINDER, help="-- then its flags")
-    args = parser.parse_args(argv)
-    finetune_args = args.finetune_args
-    if finetune_args[:1] == ["--"]:
-        finetune_args = finetune_args[1:]
-    return args, finetune_args
-
-
-def main(argv=None):
-    """Run the app's finetune with progress reporting; returns its exit status."""
-    args, finetune_args = _parse(argv)
-    job_dir = Path(args.job_dir)
-    signal.signal(signal.SIGTERM, _cancel_on_sigterm)
-    result, code = {"run": None}, 1
-    try:
-        module = importlib.import_module(f"apps.{args.app}.finetune")
-        callback = ProgressCallback(job_dir / "progress.json", time_budget_s=args.time_budget_s)
-        module.run_finetune = with_progress(module.run_finetune, callback, result)
-        code = module.main(finetune_args)
-    except KeyboardInterrupt:
-        print("cancelled", flush=True)
-        code = CANCELLED_STATUS
-    except SystemExit as exit_request:
-        code = exit_request.code if isinstance(exit_request.code, int) else 1
-    finally:
-        atomic_write_json(
-            job_dir / "exit.json",
-            {
-                "returncode": code,
-                "run": result["run"],
-                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            },
-        )
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def write_exit(job_dir, returncode, run_ref):
+    """Write ``job_dir/exit.json``: the exit status and the run the job wrote (or None)."""
+    atomic_write_json(
+        Path(job_dir) / "exit.json",
+        {
+            "returncode": returncode,
+            "run": run_ref,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )

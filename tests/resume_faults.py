@@ -14,9 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 KILL_INSIDE_BACKUP_WRITE = """
 import importlib, json, os, signal, sys
 import keras
+from shared.lifecycle import run_training
 
 app, backup, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-finetune = importlib.import_module(f"apps.{app}.finetune")
+train = importlib.import_module(f"apps.{app}.train")
 config = importlib.import_module(f"apps.{app}.config").FinetuneConfig.tiny(**settings)
 marker = os.sep + os.path.join(*backup.split("/")) + os.sep
 original, saves = keras.Model.save_weights, []
@@ -30,7 +31,7 @@ def save_then_die(self, filepath, *args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
 
 keras.Model.save_weights = save_then_die
-finetune.run_finetune(config, verbose=0)
+run_training(app, config, train, verbose=0)
 """
 
 

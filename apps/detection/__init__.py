@@ -1,22 +1,26 @@
 """Object detection: MTCNN faces (bundled, offline), keras-hub COCO detectors, and a
 CenterNet detector fine-tuned on the user's boxes."""
 
-from apps import AppSpec
+from pathlib import Path
+
+from apps.detection.config import MODELS, FinetuneConfig
+from apps.detection.predict import Predictor
+from apps.detection.views import DEMO_DATA, SAMPLES, render_compact, summary
+from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(
     name="detection",
+    package=__name__,
     title="Object detection",
     icon=":material/center_focus_strong:",
     description="Find faces offline, COCO objects online, or train a detector on your boxes.",
     modality="image",
-    default_model="bundled:mtcnn_faces",
-    bundled={"mtcnn_faces": "apps.detection.mtcnn_weights:convert_mtcnn"},
-    hub_presets=(
-        "retinanet_resnet50_fpn_coco",
-        "retinanet_resnet50_fpn_v2_coco",
-        "dfine_nano_coco",
-        "dfine_small_coco",
-        "dfine_medium_coco",
-        "dfine_small_obj365",
-    ),
+    models=MODELS,
+    predictor=Predictor,
+    page=Path(__file__).with_name("page.py"),
+    samples=SAMPLES,
+    compact=Compact(render_compact, summary),
+    finetune_config=FinetuneConfig,
+    demo_data=DEMO_DATA,
+    headline_metric="map50",
 )

@@ -3,6 +3,24 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from apps.detection.mtcnn_weights import convert_mtcnn
+from shared.models import ModelCatalog
+
+MODELS = ModelCatalog(
+    name="detection",
+    title="Object detection",
+    default_model="bundled:mtcnn_faces",
+    bundled={"mtcnn_faces": convert_mtcnn},
+    hub_presets=(
+        "retinanet_resnet50_fpn_coco",
+        "retinanet_resnet50_fpn_v2_coco",
+        "dfine_nano_coco",
+        "dfine_small_coco",
+        "dfine_medium_coco",
+        "dfine_small_obj365",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

@@ -6,6 +6,7 @@ import sys
 from apps.detection import data as data_lib
 from apps.detection.checks import load_checked
 from apps.detection.metrics import coco_map
+from apps.detection.predict import Predictor
 from shared.cli import print_report
 
 
@@ -15,8 +16,6 @@ def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=
     Dataset classes are matched to the detector's classes by name; objects of classes the
     detector does not know are left out (and counted).
     """
-    from apps.detection.predict import Predictor
-
     predictor = Predictor.load(ref, runs_dir=runs_dir)
     data = load_checked(source)
     names = predictor.class_names

@@ -13,6 +13,7 @@ import numpy as np
 
 from apps.detection.data import DetectionData, DetectionSample, check_inside, pixel_size
 from shared.images import IMAGE_EXTENSIONS
+from shared.models import is_offline
 
 SOURCES_TEXT = (
     "Accepted: a COCO .json file, a VOC folder (Annotations/ + JPEGImages/, or .xml files "
@@ -243,8 +244,6 @@ def read_tfds_voc(name="voc/2007", split="train", *, skip_difficult=False, max_s
 
     Offline the dataset must already be prepared in the TFDS data dir."""
     import tensorflow_datasets as tfds
-
-    from shared.models import is_offline
 
     try:
         dataset, info = tfds.load(name, split=split, with_info=True, download=not is_offline())

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.detection import SPEC
+from apps.detection.centernet import decode
+from apps.detection.config import MODELS
+from apps.detection.mtcnn import load_mtcnn
+from apps.detection.train import prepare_image
+from shared.atomic_io import read_json
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
@@ -78,9 +82,6 @@ class CenterNetDetector:
         self.scale, self.offset = scale, offset
 
     def detect(self, image, score_threshold=0.3, iou_threshold=0.5):
-        from apps.detection.centernet import decode
-        from apps.detection.train import prepare_image
-
         inputs = prepare_image(image, self.image_size, self.scale, self.offset)[None]
         outputs = np.asarray(self.model.predict_on_batch(inputs))[0]
         boxes, scores, labels = decode(
@@ -115,10 +116,8 @@ def load_detector(ref=None, *, runs_dir=None):
     Returns:
         ``(detector, ref)`` where ``detector.detect(...)`` returns dict detections.
     """
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     if resolved.kind == "bundled":
-        from apps.detection.mtcnn import load_mtcnn
-
         return MTCNNFaces(load_mtcnn(resolved.location)), resolved.ref
     if resolved.kind == "preset":
         import keras_hub
@@ -131,8 +130,6 @@ def load_detector(ref=None, *, runs_dir=None):
 def _load_centernet(resolved):
     import keras
 
-    from shared.atomic_io import read_json
-
     location = Path(resolved.location)
     model_file = location if location.suffix == ".keras" else location / "model.keras"
     if not model_file.is_file():
@@ -141,8 +138,6 @@ def _load_centernet(resolved):
     names = resolved.run.labels if resolved.run is not None else meta.get("class_names")
     if not names:
         raise ValueError(f"{resolved.ref}: no class names (labels.json or detector.json)")
-    import apps.detection.centernet  # noqa: F401  (registers the detector's loss)
-
     model = keras.saving.load_model(model_file, compile=False)
     size = int(meta.get("image_size", model.input_shape[1]))
     return CenterNetDetector(

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.detection import mtcnn
+
 NET_NAMES = ("pnet", "rnet", "onet")
 # Each net's weights in Keras ``get_weights()`` order (conv kernel, bias, PReLU alpha...): a
 # file holding anything else is refused before Keras sees it.
@@ -229,8 +231,6 @@ def convert_mtcnn(target_dir):
         target_dir: empty directory; receives ``pnet.keras``, ``rnet.keras``, ``onet.keras``
             and ``config.json`` (input scaling, default detection settings, provenance).
     """
-    from apps.detection import mtcnn
-
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     for name, build in zip(NET_NAMES, mtcnn.NET_BUILDERS):

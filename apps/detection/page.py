@@ -6,8 +6,6 @@ astronaut has a face for the default MTCNN model) and one synthetic scene of col
 which a detector fine-tuned on such scenes finds.
 """
 
-import functools
-
 import pandas as pd
 import streamlit as st
 
@@ -16,28 +14,8 @@ from apps.detection.predict import Predictor, draw_detections
 from shared.ui.widgets import cached_model, image_input, model_selector, show_error
 
 KEY = "detection"
-SCENE_SEED = 3  # all three shapes, on a crop of the coffee photo
-SCENE_NAME = "synthetic scene (shapes)"
 SHOWN_CLASSES = 12
 TABLE_COLUMNS = ("label", "score", "x1", "y1", "x2", "y2")
-
-
-def load_photo(name):
-    """One of scikit-image's bundled sample photos (no download)."""
-    from skimage import data
-
-    return getattr(data, name)()
-
-
-def load_scene(seed=SCENE_SEED):
-    """A 256×256 synthetic scene of circles, squares and triangles."""
-    from apps.detection.scenes import make_scenes
-
-    return make_scenes(1, image_size=256, seed=seed).samples[0].image
-
-
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")  # the astronaut's face for MTCNN
-SAMPLES = {name: functools.partial(load_photo, name) for name in PHOTOS} | {SCENE_NAME: load_scene}
 
 
 def detections_table(result):
@@ -116,7 +94,7 @@ def main():
     st.title(f"{SPEC.icon} {SPEC.title}")
     st.caption(SPEC.description)
     ref, score, iou = sidebar_options()
-    image, source = image_input(KEY, SAMPLES)
+    image, source = image_input(SPEC.name, SPEC.samples)
     if image is None:
         if source is None:  # nothing given yet (a bad file already shows its error)
             st.info("Upload an image, take a photo, or pick a sample to detect objects in it.")

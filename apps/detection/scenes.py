@@ -7,7 +7,6 @@ extent of visible pixels) on crops of scikit-image's photos or on tinted texture
 """
 
 import functools
-import gzip
 import json
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -15,11 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from apps.detection.data import DetectionData, DetectionSample, load_image
+from shared.fashion_mnist import FASHION_NAMES, load_split
 
 SHAPES = ("circle", "square", "triangle")
-# Fashion-MNIST's ten classes, in label order.
-FASHION_NAMES = tuple("tshirt trouser pullover dress coat sandal shirt sneaker bag boot".split())
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 PHOTOS = ("coffee", "chelsea", "rocket", "astronaut")  # scikit-image's bundled photos
 TEXTURES = ("brick", "grass", "gravel")  # grayscale; tinted with a random colour
 COLOURS = np.array(
@@ -29,24 +26,10 @@ COLOURS = np.array(
 PLACEMENT_TRIES = 30
 
 
-def fashion_available():
-    """True when the Fashion-MNIST test-set idx files are installed in ``FASHION_DIR``."""
-    return all(
-        (FASHION_DIR / f"t10k-{kind}-idx{dims}-ubyte.gz").is_file()
-        for kind, dims in (("images", 3), ("labels", 1))
-    )
-
-
 @functools.cache
 def _fashion_items():
     """Fashion-MNIST test images ``(10000, 28, 28)`` uint8 and labels, from the idx files."""
-    if not fashion_available():
-        raise ValueError(f"Fashion-MNIST classes need the idx files in {FASHION_DIR}")
-    with gzip.open(FASHION_DIR / "t10k-images-idx3-ubyte.gz") as file:
-        images = np.frombuffer(file.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(FASHION_DIR / "t10k-labels-idx1-ubyte.gz") as file:
-        labels = np.frombuffer(file.read(), np.uint8, offset=8)
-    return images, labels
+    return load_split("test")
 
 
 @functools.cache
@@ -133,7 +116,8 @@ def make_scenes(count, image_size=128, max_objects=4, seed=0, classes=SHAPES, mi
     """``count`` synthetic scenes as DetectionData with in-memory RGB uint8 arrays.
 
     Args:
-        classes: names from ``SHAPES`` and, when ``fashion_available()``, ``FASHION_NAMES``.
+        classes: names from ``SHAPES`` and, when ``shared.fashion_mnist.is_installed()``,
+            ``FASHION_NAMES``.
         min_objects, max_objects: objects asked for per scene; fewer when they do not fit.
     """
     unknown = [name for name in classes if name not in SHAPES + FASHION_NAMES]

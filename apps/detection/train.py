@@ -1,8 +1,10 @@
 """Train the CenterNet detector on a user's boxes through the shared training phase."""
 
 import contextlib
+import functools
 import gc
 import threading
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -10,25 +12,29 @@ import numpy as np
 from apps.detection import data as data_lib
 from apps.detection.augment import augment
 from apps.detection.centernet import CenterNetLoss, build_centernet, decode, encode_targets
+from apps.detection.checks import load_checked
 from apps.detection.metrics import coco_map
+from shared.atomic_io import atomic_write_json
+from shared.export import export_saved_model, export_tflite
+from shared.image_backbones import IMAGE_BACKBONES
+from shared.images import resize_image
+from shared.models import resolve_model_ref
+from shared.plots import save_history
 from shared.resumable import derived_seed, epoch_variable
+from shared.training import train_phase
+from shared.unfreeze import unfreeze_top_blocks
 
 
 def prepare_image(image, size, scale=1 / 127.5, offset=-1.0):
     """Resize an RGB uint8 image to ``size``² and scale it as the backbone expects."""
-    from apps.image_classify.data import resize_image
-
     return resize_image(np.asarray(image), (size, size)).astype("float32") * scale + offset
 
 
 def load_backbone(ref, pretrained=True):
-    """A keras-hub backbone and its input scaling from an image-classification reference."""
+    """A keras-hub backbone and its input scaling from an image-backbone reference."""
     import keras_hub
 
-    from apps.image_classify import SPEC as CLASSIFY_SPEC
-    from shared.models import resolve_model_ref
-
-    resolved = resolve_model_ref(ref, CLASSIFY_SPEC)
+    resolved = resolve_model_ref(ref, IMAGE_BACKBONES)
     backbone = keras_hub.models.Backbone.from_preset(resolved.location, load_weights=pretrained)
     if not hasattr(backbone, "pyramid_outputs") or "P5" not in backbone.pyramid_outputs:
         raise ValueError(f"{ref}: the detector needs a backbone with P3-P5 feature maps")
@@ -154,8 +160,6 @@ def predict_samples(model, samples, num_classes, size, scale, offset, score_thre
 
 def make_model(backbone, num_classes, mode, unfreeze_blocks):
     """The CenterNet on ``backbone`` with the mode's trainable layers."""
-    from shared.unfreeze import unfreeze_top_blocks
-
     if mode == "feature_extract":
         backbone.trainable = False
     elif mode == "fine_tune":
@@ -189,3 +193,106 @@ class MapCallback(keras.callbacks.Callback):
             self.latest = {"val_map": scores["map"], "val_map50": scores["map50"]}
             self.measured_epochs.append(epoch + 1)
         logs.update(self.latest)  # between measurements the last value carries on
+
+
+@dataclass
+class Prepared:
+    """Checked inputs of a fine-tune."""
+
+    data: data_lib.DetectionData
+    backbone: object  # the keras-hub backbone with P3-P5 feature maps
+    scale: float  # input scaling the backbone expects: pixels * scale + offset
+    offset: float
+
+
+def prepare(config):
+    """Load the boxes (broken annotations: error or warning first) and the backbone, before
+    any run is created."""
+    data = load_checked(config.data)
+    backbone, scale, offset = load_backbone(config.model, config.mode != "scratch")
+    return Prepared(data, backbone, scale, offset)
+
+
+def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
+    """Train the detector per ``plan``; returns the run's metrics (COCO mAP)."""
+    data, scale, offset = prepared.data, prepared.scale, prepared.offset
+    train_samples, val_samples = _split(data, config)
+    scored = val_samples or train_samples
+    num_classes = len(data.class_names)
+    with input_pipelines() as stop:
+        model, compile_kwargs = make_model(
+            prepared.backbone, num_classes, config.mode, config.unfreeze_blocks
+        )
+        make = functools.partial(
+            make_dataset,
+            num_classes=num_classes,
+            config=config,
+            scale=scale,
+            offset=offset,
+            stop=stop,
+        )
+        mapper = MapCallback(
+            scored, data.class_names, config.image_size, scale, offset, config.map_every
+        )
+        history = train_phase(
+            model,
+            make(train_samples, train=True),
+            make(val_samples, train=False) if val_samples else None,
+            plan,
+            run,
+            "detector",
+            config.learning_rate,
+            compile_kwargs=compile_kwargs,
+            callbacks=[mapper, *callbacks],
+            verbose=verbose,
+        )
+    predictions = predict_samples(model, scored, num_classes, config.image_size, scale, offset)
+    metrics = coco_map(scored, predictions, data.class_names)
+    _save(run, model, data, config, scale, offset, history)
+    run.set_status("running", map50=metrics["map50"])
+    return metrics | {
+        "split": "validation" if val_samples else "train",
+        "num_images": len(scored),
+        "map_epochs": mapper.measured_epochs,
+    }
+
+
+def _split(data, config):
+    """(train, held-out) samples: a shuffled ``validation_split`` fraction held out."""
+    order = np.random.default_rng(config.seed).permutation(len(data.samples))
+    held_out = int(round(config.validation_split * len(order)))
+    if config.validation_split > 0 and len(order) > 1:
+        held_out = min(max(held_out, 1), len(order) - 1)
+    train_samples = [data.samples[i] for i in order[held_out:]]
+    val_samples = [data.samples[i] for i in order[:held_out]]
+    return train_samples, val_samples
+
+
+def _export(run, model, config, scale, offset):
+    """Serving graph: images in [0, 255] → raw (H/8, W/8, classes + 4) maps; decode them with
+    ``apps.detection.centernet.decode``."""
+    images = keras.Input((config.image_size, config.image_size, 3), name="images")
+    scaled = keras.layers.Rescaling(scale, offset, name="scale")(images)
+    serving = keras.Model(images, model(scaled, training=False), name="serving")
+    saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
+    if "tflite" in config.export:
+        export_tflite(saved_model, run.artifact("export/model.tflite"))
+
+
+def _save(run, model, data, config, scale, offset, history):
+    model_dir = run.artifact("model")
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model.save(model_dir / "model.keras")
+    meta = {
+        "class_names": data.class_names,
+        "image_size": config.image_size,
+        "scale": scale,
+        "offset": offset,
+        "architecture": "centernet",
+    }
+    atomic_write_json(model_dir / "detector.json", meta)
+    if config.export:
+        _export(run, model, config, scale, offset)
+    run.save_labels(data.class_names)
+    run.save_history({"detector": history})
+    save_history({"detector": history}, run.artifact("history.png"), metrics=("loss", "map50"))

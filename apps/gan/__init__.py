@@ -1,14 +1,24 @@
 """Image generation: a Projected GAN on frozen EfficientNet-Lite features vs a DCGAN."""
 
-from apps import AppSpec
+from pathlib import Path
+
+from apps.gan.config import MODELS, FinetuneConfig
+from apps.gan.predict import Predictor
+from apps.gan.views import DEMO_DATA
+from shared.app_spec import AppSpec
 
 SPEC = AppSpec(
     name="gan",
+    package=__name__,
     title="Image generation",
     icon=":material/auto_awesome:",
     description="Train a GAN on your images (Projected GAN on pretrained features, or DCGAN) "
     "and sample from it.",
     modality="latent",
-    default_model="bundled:efficientnet_lite0",
-    bundled={"efficientnet_lite0": "apps.image_classify.weights:convert_lite0"},
+    models=MODELS,
+    predictor=Predictor,
+    page=Path(__file__).with_name("page.py"),
+    finetune_config=FinetuneConfig,
+    demo_data=DEMO_DATA,
+    headline_metric="fid",
 )

@@ -3,6 +3,11 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shared.models import ModelCatalog
+
+# A GAN generates from a run trained here: there is no default or bundled generator.
+MODELS = ModelCatalog(name="gan", title="Image generation", default_model=None)
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

@@ -3,20 +3,17 @@
 Every loader returns float32 ``(N, S, S, channels)`` in [-1, 1], the generators' tanh range.
 """
 
-import gzip
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from apps.detection.scenes import FASHION_NAMES
-from apps.image_classify.data import MAX_UNREADABLE_FRACTION, resize_image
-from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.fashion_mnist import FASHION_NAMES, load_split
+from shared.images import IMAGE_EXTENSIONS, MAX_UNREADABLE_FRACTION, decode_image, resize_image
+from shared.models import is_offline
 
 IMAGE_SIZES = (16, 32, 64, 128)
 MAX_DATASET_BYTES = 3 * 1024**3  # float32 images are kept in memory
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
-_FASHION_FILES = {"train": "train", "test": "t10k"}
 _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], "float32")  # ITU-R BT.601 luma
 logger = logging.getLogger(__name__)
 
@@ -65,11 +62,6 @@ def _resize_batch(images, image_size, chunk=1024):
     return np.concatenate(out).astype("uint8")
 
 
-def _read_idx(path, offset):
-    with gzip.open(path) as file:
-        return np.frombuffer(file.read(), np.uint8, offset=offset)
-
-
 def _fashion_class(class_filter):
     if class_filter is None or isinstance(class_filter, int):
         index = class_filter
@@ -89,17 +81,7 @@ def load_fashion_mnist(split, image_size, *, max_images=None, seed=0, class_filt
 
     ``class_filter``: a name from ``FASHION_NAMES`` (e.g. "sneaker") or a label index.
     """
-    if split not in _FASHION_FILES:
-        raise ValueError(f"Fashion-MNIST split must be 'train' or 'test', got {split!r}")
-    prefix = _FASHION_FILES[split]
-    paths = [FASHION_DIR / f"{prefix}-{kind}-ubyte.gz" for kind in ("images-idx3", "labels-idx1")]
-    if not all(path.is_file() for path in paths):
-        raise ValueError(
-            f"Fashion-MNIST is not installed ({paths[0]} missing); "
-            f"run `apt-get install dataset-fashion-mnist` or use a folder of images"
-        )
-    images = _read_idx(paths[0], 16).reshape(-1, 28, 28)
-    labels = _read_idx(paths[1], 8)
+    images, labels = load_split(split)
     index = _fashion_class(class_filter)
     keep = np.arange(len(labels)) if index is None else np.flatnonzero(labels == index)
     keep = keep[_pick(len(keep), max_images, seed)]
@@ -162,8 +144,6 @@ def load_tfds_images(name, image_size, *, split="train", max_images=None, class_
     ``max_images`` (after ``class_filter`` on its ``label`` feature) are taken, in file order.
     """
     import tensorflow_datasets as tfds
-
-    from shared.models import is_offline
 
     try:
         dataset, info = tfds.load(name, split=split, with_info=True, download=not is_offline())

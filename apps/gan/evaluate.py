@@ -8,6 +8,10 @@ the same sample counts: FID is biased upwards for small sets.
 import argparse
 import sys
 
+from apps.gan.data import load_images
+from apps.gan.metrics import compute_fid_kid, get_feature_extractor
+from apps.gan.model import generate, latent_vectors
+from apps.gan.predict import Predictor
 from shared.cli import print_report
 
 # Fake latents come from another stream than the training-time FID (10_000 + epoch)
@@ -41,11 +45,6 @@ def evaluate(
         ``compute_fid_kid``'s dict (fid, kid, kid_std, num_real, num_fake, kid_subset_size,
         feature_network, feature_size) plus model, data and image_size.
     """
-    from apps.gan.data import load_images
-    from apps.gan.metrics import compute_fid_kid, get_feature_extractor
-    from apps.gan.model import generate, latent_vectors
-    from apps.gan.predict import Predictor
-
     if num_samples < 2:
         raise ValueError(f"num_samples must be at least 2 for FID/KID, received {num_samples}")
     predictor = Predictor.load(ref, runs_dir=runs_dir)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.image_backbones import IMAGE_BACKBONES
+from shared.models import resolve_model_ref
+
 DEFAULT_NETWORK = "efficientnet_lite0"
 # 128 rather than the classifier's 224: about 4x cheaper on a CPU, still ImageNet features.
 DEFAULT_FEATURE_SIZES = {"efficientnet_lite0": 128, "inception_v3": 299}
@@ -33,10 +36,7 @@ def _efficientnet_features(feature_size):
     import keras
     import keras_hub
 
-    from apps.image_classify import SPEC
-    from shared.models import resolve_model_ref
-
-    location = resolve_model_ref("bundled:efficientnet_lite0", SPEC).location
+    location = resolve_model_ref("bundled:efficientnet_lite0", IMAGE_BACKBONES).location
     backbone = keras_hub.models.EfficientNetBackbone.from_preset(location)
     inputs = keras.Input((feature_size, feature_size, 3))
     pooled = keras.layers.GlobalAveragePooling2D()(backbone(inputs))

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.gan import SPEC
-from apps.gan.models import (
+from apps.gan.adversarial import GAN, make_optimizers
+from apps.gan.config import MODELS
+from apps.gan.networks import (
     LATENT_DIM,
     MIN_FEATURE_SIZE,
     DiffAugment,
@@ -15,19 +16,17 @@ from apps.gan.models import (
     build_projected_discriminator,
     build_upsample_generator,
 )
-from apps.gan.trainer import GAN, make_optimizers
+from shared.image_backbones import IMAGE_BACKBONES
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 
 @reports_load_failures
 def feature_backbone(ref):
-    """The pretrained image backbone behind ``ref`` (an image-classification reference)."""
+    """The pretrained image backbone behind ``ref`` (an image-backbone reference)."""
     import keras_hub
 
-    from apps.image_classify import SPEC as CLASSIFY_SPEC
-
-    resolved = resolve_model_ref(ref, CLASSIFY_SPEC)
+    resolved = resolve_model_ref(ref, IMAGE_BACKBONES)
     backbone = keras_hub.models.Backbone.from_preset(resolved.location)
     layers = {layer.name for layer in getattr(backbone, "layers", [])}
     if "P4" not in getattr(backbone, "pyramid_outputs", {}) or "top_conv" not in layers:
@@ -96,14 +95,12 @@ def load_generator(ref, *, runs_dir=None):
     """The trained generator of a GAN run (``run:<id>``, or a ``generator.keras`` path)."""
     import keras
 
-    import apps.gan.trainer  # noqa: F401  (registers the custom objects)
-
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
-    if resolved.kind == "bundled":
+    if not ref or ref.strip().startswith("bundled:"):
         raise ValueError(
-            f"{resolved.ref} is the Projected GAN's frozen feature network, not a generator: "
-            "train one with python -m apps.gan.finetune and sample it with --model run:<id>"
+            f"{ref or 'no model given'}: the GAN samples generators trained here, none is "
+            "bundled: train one with python -m apps.gan.finetune, then use --model run:<id>"
         )
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     path = Path(resolved.location)  # a run's model.keras is its generator
     if not path.is_file():
         raise ValueError(f"{resolved.ref}: no generator at {path}")

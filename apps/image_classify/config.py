@@ -3,6 +3,10 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shared.image_backbones import IMAGE_BACKBONES
+
+MODELS = IMAGE_BACKBONES  # the classifiers are the image backbones the other image apps use
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

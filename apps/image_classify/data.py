@@ -7,10 +7,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.images import (
+    IMAGE_EXTENSIONS,
+    MAX_UNREADABLE_FRACTION,
+    decode_image,
+    resize_image,
+)
+from shared.models import is_offline
 
 MAX_DATASET_BYTES = 3 * 1024**3  # decoded images are kept in memory at the model's size
-MAX_UNREADABLE_FRACTION = 0.1
 logger = logging.getLogger(__name__)
 
 
@@ -54,18 +59,6 @@ def scan_folder(root, max_per_class=None):
     return items, list(files)
 
 
-def resize_image(image, size):
-    """Resize an RGB uint8 image to ``size`` (h, w) exactly as the models' image converters
-    do (bilinear, no antialiasing), so training, evaluation and prediction see the same
-    pixels. Returns uint8."""
-    import keras
-
-    if tuple(image.shape[:2]) == tuple(size):
-        return image
-    resized = keras.ops.image.resize(image.astype("float32"), tuple(size), antialias=False)
-    return np.clip(np.round(keras.ops.convert_to_numpy(resized)), 0, 255).astype("uint8")
-
-
 def _check_memory(count, size):
     needed = count * size * size * 3
     if needed > MAX_DATASET_BYTES:
@@ -106,8 +99,6 @@ def load_folder(root, image_size, max_per_class=None):
 def load_tfds(name, image_size, split="train", max_per_class=None):
     """Load a TFDS image-classification dataset split into memory."""
     import tensorflow_datasets as tfds
-
-    from shared.models import is_offline
 
     try:
         dataset, info = tfds.load(

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 
 from apps.image_classify import data as data_lib
+from apps.image_classify.model import load_classifier
 from shared.cli import print_report
 from shared.metrics import classification_report
 
@@ -33,8 +34,6 @@ def evaluate(ref, source, *, batch_size=32, runs_dir=None, max_per_class=None):
 
     Dataset classes are matched to the model's classes by name.
     """
-    from apps.image_classify.model import load_classifier
-
     loaded = load_classifier(ref, runs_dir=runs_dir)
     data = data_lib.load_source(source, loaded.image_size[0], max_per_class, tfds_split="test")
     mapping = _map_to_model_labels(data.class_names, loaded.labels)

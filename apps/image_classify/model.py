@@ -3,9 +3,12 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from apps.image_classify import SPEC
+from apps.image_classify.config import MODELS
+from shared.atomic_io import read_json
+from shared.efficientnet_lite import backbone_full_config, record_num_features
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
+from shared.training import TransferParts
 
 LABELS_FILE = Path(__file__).with_name("imagenet_classes.txt")
 
@@ -61,7 +64,7 @@ def load_classifier(ref=None, *, runs_dir=None):
     Returns:
         A ``LoadedClassifier``.
     """
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     model = _load_task(resolved.location)
     num_outputs = int(model.output_shape[-1])
     labels = _labels_for(resolved, num_outputs)
@@ -74,8 +77,6 @@ def load_classifier(ref=None, *, runs_dir=None):
 def _labels_for(resolved, num_outputs):
     """Class names: the run's, a ``labels.json`` inside/beside a local model, else ImageNet's
     for 1000 outputs, else ``class_<i>``."""
-    from shared.atomic_io import read_json
-
     if resolved.run is not None:
         return resolved.run.labels
     if resolved.kind == "path":
@@ -95,7 +96,7 @@ def base_image_size(ref, *, runs_dir=None):
     """The square input size of the model behind ``ref``, read without building it."""
     import keras_hub
 
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     if resolved.location.endswith(".keras"):
         return image_size_of(_load_task(resolved.location))[0]
     preprocessor = keras_hub.models.ImageClassifierPreprocessor.from_preset(resolved.location)
@@ -118,7 +119,7 @@ def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2,
     import keras
     import keras_hub
 
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     # Presets store float32; ask for the global policy so mixed precision (GPU) applies.
     options = {"num_classes": num_classes, "dtype": keras.mixed_precision.global_policy().name}
     if resolved.location.endswith(".keras"):
@@ -126,8 +127,6 @@ def build_transfer_classifier(ref, num_classes, *, pretrained=True, dropout=0.2,
         task_cls = type(source)
         backbone, preprocessor = source.backbone, source.preprocessor
         if not pretrained:
-            from apps.image_classify.weights import backbone_full_config
-
             backbone = backbone.__class__.from_config(backbone_full_config(backbone))
         _check_head(task_cls.__name__, resolved.ref)
         return task_cls(backbone=backbone, preprocessor=preprocessor, dropout=dropout, **options)
@@ -161,8 +160,6 @@ def transfer_parts(task):
     """
     import keras
 
-    from shared.training import TransferParts
-
     image_input = keras.Input(task.backbone.input_shape[1:], name="images")
     pooled = task.pooler(task.backbone(image_input))
     feature_extractor = keras.Model(image_input, pooled, name="feature_extractor")
@@ -175,8 +172,6 @@ def transfer_parts(task):
 
 def save_classifier(task, directory):
     """Save a classifier as a keras-hub preset directory (reloads with ``from_preset``)."""
-    from apps.image_classify.weights import record_num_features
-
     task.save_to_preset(str(directory))
     record_num_features(directory, task.backbone)
 

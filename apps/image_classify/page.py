@@ -4,14 +4,12 @@ The model loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource`
 the top of this script, so reruns reuse it.
 """
 
-import functools
-
-import pandas as pd
 import streamlit as st
 
 from apps.image_classify import SPEC
 from apps.image_classify.gradcam import overlay
 from apps.image_classify.predict import Predictor
+from apps.image_classify.views import predictions_table
 from shared.ui.widgets import (
     cached_model,
     image_input,
@@ -23,35 +21,9 @@ from shared.ui.widgets import (
 TOP_K = 5
 
 
-def load_sample(name):
-    """One of scikit-image's bundled sample photos (no download) as RGB uint8."""
-    from skimage import data
-
-    if name == "motorcycle_left":
-        return data.stereo_motorcycle()[0]
-    return getattr(data, name)()
-
-
-SAMPLES = {
-    name: functools.partial(load_sample, name)
-    for name in ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left")
-}
-
-
-def predictions_table(result):
-    """The top-k classes as a DataFrame (rank order)."""
-    return pd.DataFrame(
-        {
-            "label": [prediction.label for prediction in result.predictions],
-            "probability": [prediction.score for prediction in result.predictions],
-            "class index": [prediction.index for prediction in result.predictions],
-        }
-    )
-
-
 def render_predictions(result):
     """Top class, latency, a horizontal bar chart and a table of the top-k classes."""
-    table = predictions_table(result)
+    table = predictions_table(result, with_index=True)
     best = result.predictions[0]
     top, latency = st.columns(2)
     top.metric("Top class", best.label, f"{best.score:.1%}", delta_color="off")
@@ -94,7 +66,7 @@ def main():
     st.caption(SPEC.description)
     with st.sidebar:
         ref = model_selector(SPEC, key="image_classify_model")
-    image, source = image_input("image_classify", SAMPLES)
+    image, source = image_input(SPEC.name, SPEC.samples)
     if image is None:
         if source is None:  # nothing given yet (a bad file already shows its error)
             st.info("Upload an image, take a photo, or pick a sample to classify it.")

@@ -7,12 +7,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from apps.image_classify.data import resize_image
+from apps.image_classify.gradcam import gradcam_heatmap
 from apps.image_classify.model import load_classifier
 from shared import predict_cli
 from shared.cli import report_error
 from shared.devices import compile_step
-from shared.images import IMAGE_EXTENSIONS, decode_image
+from shared.images import IMAGE_EXTENSIONS, decode_image, resize_image
 from shared.inputs import InputPaths
 
 
@@ -97,13 +97,14 @@ class Predictor:
         """Raw model outputs for a batch of RGB uint8 images."""
         return np.asarray(self.forward(self.resize(images)))
 
-    def predict(self, images, *, top_k=5, sources=None):
+    def predict(self, images, *, top_k=5, source=None):
         """Classify RGB images (each an (H, W, 3) uint8 array).
 
         Args:
             images: one image or a list of images.
             top_k: how many classes to return per image.
-            sources: optional names (e.g. file paths) reported back with each result.
+            source: a name (e.g. a file path) reported back with the result, or a list of
+                names, one per image.
 
         Returns:
             A ``Classification`` for a single image, else a list of them.
@@ -117,10 +118,11 @@ class Predictor:
         latency_ms = (time.perf_counter() - start) * 1000 / len(batch)
         top_k = max(1, min(top_k, probabilities.shape[-1]))
         results = []
-        for row, source in zip(probabilities, sources or [None] * len(batch)):
+        sources = source if isinstance(source, (list, tuple)) else [source] * len(batch)
+        for row, name in zip(probabilities, sources):
             order = np.argsort(-row)[:top_k]
             preds = [Prediction(int(i), self.labels[i], float(row[i])) for i in order]
-            results.append(Classification(preds, self.loaded.ref, latency_ms, source))
+            results.append(Classification(preds, self.loaded.ref, latency_ms, name))
         return results[0] if single else results
 
     def gradcam(self, image, class_index=None):
@@ -129,8 +131,6 @@ class Predictor:
         Returns:
             An (H, W) float32 array in [0, 1], the size of ``image``.
         """
-        from apps.image_classify.gradcam import gradcam_heatmap
-
         inputs = self.model.preprocessor(self.resize([image]))
         return gradcam_heatmap(self.model, inputs, image.shape[:2], class_index)
 
@@ -202,7 +202,7 @@ def predict_inputs(predictor, inputs, *, top_k=5, batch_size=16, mode="text"):
     return predict_cli.run(
         inputs,
         decode=_decoder(predictor.loaded.image_size),
-        predict=lambda images, sources: predictor.predict(images, top_k=top_k, sources=sources),
+        predict=lambda images, sources: predictor.predict(images, top_k=top_k, source=sources),
         output=predict_cli.Output(describe, csv_columns(top_k), csv_rows),
         mode=mode,
         batch_size=batch_size,

@@ -1,23 +1,25 @@
 """Speech recognition on Whisper (bundled tiny.en, offline) and keras-hub presets."""
 
-from apps import AppSpec
+from pathlib import Path
+
+from apps.speech.config import MODELS, FinetuneConfig
+from apps.speech.predict import Predictor
+from apps.speech.views import DEMO_DATA, SAMPLES, render_compact, summary
+from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(
     name="speech",
+    package=__name__,
     title="Speech to text",
     icon=":material/mic:",
     description="Transcribe English speech from the microphone or a file, offline.",
     modality="audio",
-    default_model="bundled:whisper_tiny_en",
-    bundled={"whisper_tiny_en": "apps.speech.weights:convert_whisper_tiny_en"},
-    hub_presets=(
-        "whisper_tiny_en",
-        "whisper_base_en",
-        "whisper_small_en",
-        "whisper_tiny_multi",
-        "whisper_base_multi",
-        "whisper_small_multi",
-        "moonshine_tiny_en",
-        "moonshine_base_en",
-    ),
+    models=MODELS,
+    predictor=Predictor,
+    page=Path(__file__).with_name("page.py"),
+    samples=SAMPLES,
+    compact=Compact(render_compact, summary),
+    finetune_config=FinetuneConfig,
+    demo_data=DEMO_DATA,
+    headline_metric="wer",
 )

@@ -3,6 +3,26 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from apps.speech.weights import convert_whisper_tiny_en
+from shared.models import ModelCatalog
+
+MODELS = ModelCatalog(
+    name="speech",
+    title="Speech to text",
+    default_model="bundled:whisper_tiny_en",
+    bundled={"whisper_tiny_en": convert_whisper_tiny_en},
+    hub_presets=(
+        "whisper_tiny_en",
+        "whisper_base_en",
+        "whisper_small_en",
+        "whisper_tiny_multi",
+        "whisper_base_multi",
+        "whisper_small_multi",
+        "moonshine_tiny_en",
+        "moonshine_base_en",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

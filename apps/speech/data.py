@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.audio import AUDIO_EXTENSIONS, decode_audio
+from shared.models import is_offline
 from shared.sources import is_inside, utf8_text
 
 _PATH_COLUMNS = ("path", "file", "audio", "filename", "wav")
@@ -131,8 +132,6 @@ def load_clip_folder(root, seconds):
 def load_tfds_clips(name, seconds, split="train", max_per_class=None):
     """A TFDS audio-classification set (e.g. ``speech_commands``) → ``ClipData``."""
     import tensorflow_datasets as tfds
-
-    from shared.models import is_offline
 
     try:
         dataset, info = tfds.load(

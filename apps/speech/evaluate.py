@@ -5,6 +5,9 @@ import re
 import sys
 import unicodedata
 
+from apps.speech.data import read_manifest
+from apps.speech.predict import Predictor
+from shared.audio import decode_audio
 from shared.cli import print_report
 
 _NUMBERS = (
@@ -57,15 +60,11 @@ def evaluate(ref, source, *, beam_size=1, runs_dir=None, limit=None):
     Returns:
         ``{"wer", "num_clips", "model", "examples": [{path, reference, hypothesis}]}``.
     """
-    from apps.speech.data import read_manifest
-    from apps.speech.predict import Predictor
-    from shared.audio import decode_audio
-
     pairs = read_manifest(source)[:limit]
     predictor = Predictor.load(ref, runs_dir=runs_dir)
     examples = []
     for path, reference in pairs:
-        text = predictor.transcribe(decode_audio(path), beam_size=beam_size).text
+        text = predictor.predict(decode_audio(path), beam_size=beam_size).text
         examples.append({"path": str(path), "reference": reference, "hypothesis": text})
     wer = word_error_rate([e["reference"] for e in examples], [e["hypothesis"] for e in examples])
     return {

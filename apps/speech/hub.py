@@ -1,6 +1,5 @@
-"""keras-hub speech presets (online): Whisper checkpoints and Moonshine."""
-
-from apps.speech.decoding import WhisperGenerator
+"""keras-hub speech presets (online) behind the app's interfaces: Whisper's tokenizer and
+Moonshine's transcriber (``apps.speech.model`` loads them)."""
 
 
 class HubWhisperTokenizer:
@@ -38,19 +37,3 @@ class MoonshineTranscriber:
     def transcribe_windows(self, windows):
         """Text of each 16 kHz window (Moonshine's own ``generate``)."""
         return [str(self.model.generate({"audio": window[None, :, None]})) for window in windows]
-
-
-def load_hub_transcriber(name, *, task="transcribe"):
-    """Load a keras-hub Whisper preset (``task="translate"`` for multilingual → English)."""
-    import keras_hub
-
-    from apps.speech.model import LoadedTranscriber, special_tokens_of
-
-    if name.startswith("moonshine"):
-        model = keras_hub.models.MoonshineAudioToText.from_preset(name)
-        return MoonshineTranscriber(model, name)
-    backbone = keras_hub.models.WhisperBackbone.from_preset(name)
-    tokenizer = HubWhisperTokenizer(keras_hub.models.WhisperTokenizer.from_preset(name), task=task)
-    converter = keras_hub.layers.WhisperAudioConverter(num_mels=backbone.num_mels)
-    generator = WhisperGenerator(backbone, special_tokens_of(tokenizer))
-    return LoadedTranscriber(generator, tokenizer, converter, (), name)

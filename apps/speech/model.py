@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.speech import SPEC
+from apps.speech.config import MODELS
+from apps.speech.data import fit_length
 from apps.speech.decoding import SpecialTokens, WhisperGenerator
+from apps.speech.hub import HubWhisperTokenizer, MoonshineTranscriber
+from apps.speech.tokenizer import METADATA_FILE, WhisperTextTokenizer
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
 
 SAMPLE_RATE = 16000
-METADATA_FILE = "transferzoo.json"
 
 
 @dataclass
@@ -50,8 +52,6 @@ def special_tokens_of(tokenizer):
 def _from_directory(directory, ref):
     import keras_hub
 
-    from apps.speech.tokenizer import WhisperTextTokenizer
-
     directory = Path(directory)
     if not (directory / METADATA_FILE).is_file():
         raise ValueError(
@@ -66,6 +66,21 @@ def _from_directory(directory, ref):
     return LoadedTranscriber(generator, tokenizer, converter, suppress, ref)
 
 
+def _from_hub(name, *, task="transcribe"):
+    """A keras-hub Whisper preset (``task="translate"`` for multilingual → English), or a
+    Moonshine one."""
+    import keras_hub
+
+    if name.startswith("moonshine"):
+        model = keras_hub.models.MoonshineAudioToText.from_preset(name)
+        return MoonshineTranscriber(model, name)
+    backbone = keras_hub.models.WhisperBackbone.from_preset(name)
+    tokenizer = HubWhisperTokenizer(keras_hub.models.WhisperTokenizer.from_preset(name), task=task)
+    converter = keras_hub.layers.WhisperAudioConverter(num_mels=backbone.num_mels)
+    generator = WhisperGenerator(backbone, special_tokens_of(tokenizer))
+    return LoadedTranscriber(generator, tokenizer, converter, (), name)
+
+
 @reports_load_failures
 def load_transcriber(ref=None, *, runs_dir=None):
     """Load a Whisper model from any reference (see ``shared.models``).
@@ -75,17 +90,28 @@ def load_transcriber(ref=None, *, runs_dir=None):
         runs_dir: runs registry root.
 
     Returns:
-        A ``LoadedTranscriber``.
+        A ``LoadedTranscriber`` (a ``MoonshineTranscriber`` for Moonshine presets, a
+        ``LoadedKeywordModel`` for a keyword run).
     """
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     if resolved.kind == "preset":
-        from apps.speech.hub import load_hub_transcriber
-
-        return load_hub_transcriber(resolved.location)
+        return _from_hub(resolved.location)
     location = Path(resolved.location)
     if location.suffix == ".keras":
         return _keyword_model(location, resolved)
     return _from_directory(location, resolved.ref)
+
+
+def audio_features(num_mels, clip_seconds, clips, batch_size=32):
+    """Log-mel features (N, frames, mels) of fixed-length clips: a keyword model's input."""
+    import keras
+    import keras_hub
+
+    converter = keras_hub.layers.WhisperAudioConverter(
+        num_mels=num_mels, max_audio_length=clip_seconds
+    )
+    batches = [converter(clips[i : i + batch_size]) for i in range(0, len(clips), batch_size)]
+    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches]).astype("float32")
 
 
 @dataclass
@@ -99,9 +125,6 @@ class LoadedKeywordModel:
 
     def classify(self, audio):
         """Class probabilities of one 16 kHz clip (padded or cut to the trained length)."""
-        from apps.speech.data import fit_length
-        from apps.speech.train_classifier import audio_features
-
         clip = fit_length(audio, int(self.clip_seconds * SAMPLE_RATE))[None]
         num_mels = int(self.model.input_shape[-1])
         logits = self.model.predict_on_batch(audio_features(num_mels, self.clip_seconds, clip))

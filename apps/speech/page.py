@@ -6,19 +6,16 @@ Debian package ``pocketsphinx-testdata`` when it is installed; a generated clip 
 offered so the page works without them.
 """
 
-import functools
 import logging
-import textwrap
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from apps.speech import SPEC
 from apps.speech.predict import Predictor
+from apps.speech.views import REFERENCES, TEST_CLIPS
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform
-from shared.ui.samples import TESTDATA, generated_tone, read_references
 from shared.ui.widgets import (
     BUNDLED_PREFIX,
     bundled_converted,
@@ -28,37 +25,7 @@ from shared.ui.widgets import (
     show_error,
 )
 
-# (corpus, its clips); their reference transcripts come from shared.ui.samples.
-CORPORA = (("cards", "cards/00[1-5].wav"), ("librivox", "librivox/*.wav"))
-GENERATED_NAME = "generated — a rising tone (no speech)"
-GENERATED_REFERENCE = "(no speech: a good model writes nothing, a weak one may invent words)"
 _LOG = logging.getLogger(__name__)
-
-
-def sample_label(corpus, clip_id, reference):
-    """A short select-box label: corpus, clip number and the start of its reference."""
-    label = f"{corpus} {clip_id.rsplit('-', 1)[-1]}"
-    if reference:
-        label += f" — “{textwrap.shorten(reference, width=48, placeholder='…')}”"
-    return label
-
-
-def find_test_clips(root=TESTDATA):
-    """Label -> ``(path, reference or None)`` for the pocketsphinx test clips present."""
-    clips = {}
-    references = read_references(root)
-    for corpus, pattern in CORPORA:
-        for path in sorted(root.glob(pattern)):
-            reference = references.get(path.stem)
-            clips[sample_label(corpus, path.stem, reference)] = (path, reference)
-    return clips
-
-
-TEST_CLIPS = find_test_clips()
-SAMPLES = {label: functools.partial(Path, path) for label, (path, _) in TEST_CLIPS.items()}
-SAMPLES[GENERATED_NAME] = generated_tone
-REFERENCES = {label: reference for label, (_, reference) in TEST_CLIPS.items() if reference}
-REFERENCES[GENERATED_NAME] = GENERATED_REFERENCE
 
 
 def loading_spinner(ref):
@@ -101,10 +68,10 @@ def render_transcript(transcript, timestamps):
 
 
 def transcribe(predictor, audio, source, *, beam_size, timestamps):
-    """``predictor.transcribe`` under a spinner; None after an ``st.error``."""
+    """``predictor.predict`` under a spinner; None after an ``st.error``."""
     try:
         with st.spinner("Transcribing…"):
-            return predictor.transcribe(
+            return predictor.predict(
                 audio, beam_size=beam_size, timestamps=timestamps, source=source
             )
     except ValueError as error:
@@ -157,7 +124,7 @@ def main():
     st.title(f"{SPEC.icon} {SPEC.title}")
     st.caption(SPEC.description)
     ref, beam_size, timestamps = sidebar_options()
-    audio, source = audio_input("speech", SAMPLES)
+    audio, source = audio_input(SPEC.name, SPEC.samples)
     if not TEST_CLIPS:
         st.info(
             "Example speech clips need the Debian package `pocketsphinx-testdata` "

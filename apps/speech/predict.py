@@ -56,7 +56,7 @@ class Predictor:
         latencies and the first user's wait are those of the model, not of tracing.
         """
         predictor = cls(load_transcriber(ref, runs_dir=runs_dir))
-        predictor.transcribe(np.zeros(SAMPLE_RATE, "float32"))
+        predictor.predict(np.zeros(SAMPLE_RATE, "float32"))
         return predictor
 
     def _hypothesis(self, window, options, prompt):
@@ -109,7 +109,7 @@ class Predictor:
         ]
         return texts, segments
 
-    def transcribe(self, audio, *, beam_size=1, timestamps=False, source=None):
+    def predict(self, audio, *, beam_size=1, timestamps=False, source=None):
         """Transcribe 16 kHz mono float audio of any length (see ``_windows``).
 
         Returns:
@@ -143,10 +143,6 @@ class Predictor:
             source=source,
             labels=labels,
         )
-
-    def predict(self, audio, **options):
-        """Alias of ``transcribe`` (the verb every app shares)."""
-        return self.transcribe(audio, **options)
 
 
 CSV_COLUMNS = (
@@ -208,7 +204,7 @@ def main(argv=None):
         inputs,
         decode=decode_audio,
         predict=predict_cli.one_at_a_time(
-            lambda clip, source: predictor.transcribe(clip, source=source, **options)
+            lambda clip, source: predictor.predict(clip, source=source, **options)
         ),
         output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
         mode=predict_cli.output_mode(args),

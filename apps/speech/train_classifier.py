@@ -5,9 +5,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from apps.speech import data as data_lib
+from apps.speech.model import audio_features, load_transcriber
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
 from shared.resumable import epoch_shuffled
+from shared.splits import split_indices
+from shared.training import TransferParts, finetune
 
 
 @dataclass
@@ -20,8 +23,6 @@ class Prepared:
 
 def prepare(config):
     """Load the clips and the base Whisper model (errors before any run is created)."""
-    from apps.speech.model import load_transcriber
-
     if config.data.startswith("tfds:"):
         clips = data_lib.load_tfds_clips(
             config.data[5:], config.clip_seconds, max_per_class=config.max_per_class
@@ -34,23 +35,9 @@ def prepare(config):
     return Prepared(clips, loaded)
 
 
-def audio_features(num_mels, clip_seconds, clips, batch_size=32):
-    """Log-mel features (N, frames, mels) of fixed-length clips."""
-    import keras
-    import keras_hub
-
-    converter = keras_hub.layers.WhisperAudioConverter(
-        num_mels=num_mels, max_audio_length=clip_seconds
-    )
-    batches = [converter(clips[i : i + batch_size]) for i in range(0, len(clips), batch_size)]
-    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches]).astype("float32")
-
-
 def build_parts(backbone, num_classes, dropout=0.2):
     """Encoder → mean over time → dropout → dense, as the recipe's ``TransferParts``."""
     import keras
-
-    from shared.training import TransferParts
 
     encoder = keras.Model(
         backbone.input["encoder_features"],
@@ -80,9 +67,6 @@ def _dataset(features, labels, batch_size, shuffle, seed):
 
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Train the head (and top encoder blocks for ``fine_tune``); save model and metrics."""
-    from apps.speech.finetune import split_indices
-    from shared.training import finetune
-
     clips, backbone = prepared.data, prepared.loaded.generator.backbone
     features = audio_features(backbone.num_mels, config.clip_seconds, clips.clips)
     train_index, val_index = split_indices(len(clips.labels), config.validation_split, config.seed)

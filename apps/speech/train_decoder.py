@@ -12,11 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.speech.config import MODELS
 from apps.speech.data import check_clips, read_manifest
+from apps.speech.evaluate import word_error_rate
 from apps.speech.model import SAMPLE_RATE
+from apps.speech.predict import Predictor
+from apps.speech.tokenizer import METADATA_FILE, TOKENIZER_FILE
 from apps.speech.windows import WINDOW_SECONDS
 from shared.audio import decode_audio
+from shared.models import resolve_model_ref
 from shared.resumable import epoch_shuffled
+from shared.splits import split_indices
+from shared.training import train_phase
 
 
 @dataclass
@@ -24,20 +31,16 @@ class Prepared:
     """Checked inputs of a decoder fine-tune."""
 
     pairs: list
-    predictor: object  # apps.speech.predict.Predictor of the base model
+    predictor: Predictor  # of the base model
     preset_dir: Path
 
 
 def prepare(config):
     """Read the manifest, decode its clips and load the base model (errors before any run
     is created)."""
-    from apps.speech import SPEC
-    from apps.speech.predict import Predictor
-    from shared.models import resolve_model_ref
-
     pairs = read_manifest(config.data)
     check_clips(pairs, config.data)
-    resolved = resolve_model_ref(config.model, SPEC, runs_dir=config.runs_dir)
+    resolved = resolve_model_ref(config.model, MODELS, runs_dir=config.runs_dir)
     if resolved.kind == "preset":
         raise ValueError(
             f"{config.model}: decoder fine-tuning starts from a converted preset "
@@ -98,18 +101,13 @@ def _dataset(states, inputs, targets, mask, batch_size, shuffle, seed):
 
 
 def _wer(predictor, pairs):
-    from apps.speech.evaluate import word_error_rate
-
-    hypotheses = [predictor.transcribe(decode_audio(path)).text for path, _ in pairs]
+    hypotheses = [predictor.predict(decode_audio(path)).text for path, _ in pairs]
     return word_error_rate([text for _, text in pairs], hypotheses)
 
 
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Decoder fine-tune with WER on the held-out clips before and after; saves a preset."""
     import keras
-
-    from apps.speech.finetune import split_indices
-    from shared.training import train_phase
 
     pairs, predictor = prepared.pairs, prepared.predictor
     train_index, val_index = split_indices(len(pairs), config.validation_split, config.seed)
@@ -165,9 +163,6 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
 
 def _save_preset(backbone, base_dir, target_dir):
     """The fine-tuned backbone plus the base preset's tokenizer and metadata."""
-    from apps.speech.model import METADATA_FILE
-    from apps.speech.tokenizer import TOKENIZER_FILE
-
     backbone.save_to_preset(str(target_dir))
     (Path(target_dir) / TOKENIZER_FILE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(base_dir / TOKENIZER_FILE, Path(target_dir) / TOKENIZER_FILE)

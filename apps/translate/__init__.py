@@ -1,17 +1,24 @@
 """Translation: Bergamot EN↔PT students in Keras (bundled, offline) and keras-hub T5 presets."""
 
-from apps import AppSpec
+from pathlib import Path
+
+from apps.translate.config import MODELS, FinetuneConfig
+from apps.translate.predict import Predictor
+from apps.translate.views import SAMPLES, render_compact, summary
+from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(
     name="translate",
+    package=__name__,
     title="Translation",
     icon=":material/translate:",
     description="Translate between English and Portuguese offline, or fine-tune a new pair.",
     modality="text",
-    default_model="bundled:bergamot_en_pt",
-    bundled={
-        "bergamot_en_pt": "apps.translate.weights:convert_bergamot_en_pt",
-        "bergamot_pt_en": "apps.translate.weights:convert_bergamot_pt_en",
-    },
-    hub_presets=("t5_small_multi", "t5_base_multi", "t5_large_multi"),
+    models=MODELS,
+    predictor=Predictor,
+    page=Path(__file__).with_name("page.py"),
+    samples=SAMPLES,
+    compact=Compact(render_compact, summary),
+    finetune_config=FinetuneConfig,
+    headline_metric="bleu",
 )

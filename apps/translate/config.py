@@ -3,6 +3,17 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from apps.translate.weights import convert_bergamot_en_pt, convert_bergamot_pt_en
+from shared.models import ModelCatalog
+
+MODELS = ModelCatalog(
+    name="translate",
+    title="Translation",
+    default_model="bundled:bergamot_en_pt",
+    bundled={"bergamot_en_pt": convert_bergamot_en_pt, "bergamot_pt_en": convert_bergamot_pt_en},
+    hub_presets=("t5_small_multi", "t5_base_multi", "t5_large_multi"),
+)
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:

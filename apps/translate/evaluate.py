@@ -4,6 +4,8 @@ import argparse
 import sys
 import time
 
+from apps.translate.data import load_pairs
+from apps.translate.model import load_translator
 from shared.cli import print_report
 
 
@@ -43,9 +45,6 @@ def _describe(report):
 
 def main(argv=None):
     """``python -m apps.translate.evaluate --model REF --data PAIRS [--json]``."""
-    from apps.translate.data import load_pairs
-    from apps.translate.model import load_translator
-
     parser = argparse.ArgumentParser(prog="python -m apps.translate.evaluate")
     parser.add_argument("--model", default=None, help="model reference")
     parser.add_argument("--data", required=True, help=".tsv/.csv pairs, tfds:NAME, bible:SRC-TGT")

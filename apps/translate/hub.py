@@ -1,6 +1,6 @@
 """keras-hub T5 presets as translators (online choices; T5 translates EN→DE/FR/RO)."""
 
-from apps.translate.model import Candidate
+from apps.translate.search import Candidate
 
 T5_TARGETS = ("German", "French", "Romanian")
 T5_LANGUAGE_CODES = {"German": "de", "French": "fr", "Romanian": "ro"}

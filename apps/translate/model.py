@@ -6,7 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.translate import SPEC
+from apps.translate.config import MODELS
+from apps.translate.decoding import MarianGenerator
+from apps.translate.hub import HubTranslator
+from apps.translate.search import Candidate, beam_search, greedy
+from apps.translate.shortlist import Shortlist
+from apps.translate.tokenizer import MarianTokenizer
 from apps.translate.weights import METADATA_FILE, SHORTLIST_FILE
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
@@ -21,14 +26,6 @@ def language_pair(direction):
     """The direction's languages by name, like "English → Portuguese" (unknown codes kept)."""
     source, _, target = direction.partition("-")
     return f"{LANGUAGE_NAMES.get(source, source)} → {LANGUAGE_NAMES.get(target, target)}"
-
-
-@dataclass
-class Candidate:
-    """One translation of one sentence and its length-normalised log-probability."""
-
-    text: str
-    score: float
 
 
 @dataclass
@@ -72,8 +69,6 @@ class LoadedTranslator:
         Returns:
             Per sentence, a list of up to ``num_alternatives`` ``Candidate``, best first.
         """
-        from apps.translate.search import beam_search, greedy
-
         sequences = self.encode(sentences)
         factor = float(self.metadata.get("max_length_factor", 2.5))
         results = [None] * len(sequences)
@@ -101,10 +96,6 @@ def load_preset_directory(directory, ref):
     """A ``LoadedTranslator`` from a converted or fine-tuned preset directory."""
     import keras_hub
 
-    from apps.translate.decoding import MarianGenerator
-    from apps.translate.shortlist import Shortlist
-    from apps.translate.tokenizer import MarianTokenizer
-
     directory = Path(directory)
     if not (directory / METADATA_FILE).is_file():
         raise ValueError(f"{ref}: {directory} is not a translation preset (no {METADATA_FILE})")
@@ -130,9 +121,7 @@ def load_translator(ref=None, *, runs_dir=None, target_language=None):
     Returns:
         A ``LoadedTranslator`` (or ``HubTranslator`` for keras-hub presets).
     """
-    resolved = resolve_model_ref(ref, SPEC, runs_dir=runs_dir)
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     if resolved.kind == "preset":
-        from apps.translate.hub import HubTranslator
-
         return HubTranslator.load(resolved.location, target_language=target_language)
     return load_preset_directory(resolved.location, resolved.ref)

@@ -21,6 +21,7 @@ from apps.translate.text import (
     decode_text_bytes,
     split_sentences,
 )
+from apps.translate.views import SAMPLES_BY_LANGUAGE
 from shared.ui.inputs import UPLOAD_LIMITS_MB
 from shared.ui.widgets import (
     cached_model,
@@ -36,18 +37,6 @@ MODEL_KEY = f"{KEY}_model"
 TEXT_KEY = f"{KEY}_text"
 RESULT_KEY = f"{KEY}_result"
 DIRECTIONS = {"en-pt": "English → Portuguese", "pt-en": "Portuguese → English"}
-SAMPLES = {
-    "en": {
-        "A cat": "The cat is sleeping on the sofa.",
-        "Travel": "The train to Lisbon leaves at nine in the morning. Do you have a ticket?",
-        "Two paragraphs": "The museum opens at ten. It has many paintings.\n\nChildren do not pay.",
-    },
-    "pt": {
-        "Um gato": "O gato está dormindo no sofá.",
-        "Viagem": "O trem para Lisboa sai às nove da manhã. Você tem um bilhete?",
-        "Dois parágrafos": "O museu abre às dez. Ele tem muitas pinturas.\n\nCrianças não pagam.",
-    },
-}
 MAX_UPLOAD_MB = UPLOAD_LIMITS_MB["text"]
 MAX_ALTERNATIVES = 5
 PREVIEW_CHARACTERS = 1_000
@@ -133,8 +122,8 @@ def use_sample(sample_key, samples):
 
 def typed_text(language):
     """A sample picker for ``language`` and the text area; returns the text."""
-    samples = SAMPLES.get(language, SAMPLES["en"])
-    sample_key = f"{KEY}_sample_{language}"
+    samples = SAMPLES_BY_LANGUAGE.get(language, SAMPLES_BY_LANGUAGE["en"])
+    sample_key = SPEC.sample_key if language == "en" else f"{SPEC.sample_key}_{language}"
     preset = st.session_state.get(sample_key)  # preselected by Home's ?sample= link
     if preset in samples and not st.session_state.get(TEXT_KEY):
         st.session_state[TEXT_KEY] = samples[preset]
@@ -251,7 +240,7 @@ def render_result(result):
     latency.metric("Latency", f"{result.latency_ms:,.0f} ms")
     sentences.metric("Sentences", f"{len(result.sentences):,}")
     seconds = max(result.latency_ms / 1000, 1e-6)
-    speed.metric("Characters/s", f"{len(result.source) / seconds:,.0f}")
+    speed.metric("Characters/s", f"{len(result.source_text) / seconds:,.0f}")
     if result.alternatives:
         st.markdown("**Other translations**")
         for rank, text in enumerate(result.alternatives, start=2):

@@ -24,8 +24,9 @@ class Translation:
     translation: str
     model: str
     latency_ms: float
-    source: str
+    source_text: str  # the text translated, as cleaned
     direction: str
+    source: str | None = None  # where the text came from (a file name), when given
     alternatives: list = field(default_factory=list)  # whole-text alternatives, best first
     sentences: list = field(default_factory=list)  # [{source, translation, alternatives}]
 
@@ -88,9 +89,10 @@ class Predictor:
         num_alternatives=1,
         max_characters=MAX_CHARACTERS,
         progress=None,
+        source=None,
     ):
         """Translate ``text`` (any length up to ``max_characters``); ``progress(done, total)``
-        is called as sentence batches finish.
+        is called as sentence batches finish; ``source`` (a file name, say) is reported back.
 
         Raises:
             TextError: empty, whitespace-only or too long input (a clear message).
@@ -121,20 +123,22 @@ class Predictor:
             translation=alternatives[0],
             model=self.loaded.ref,
             latency_ms=elapsed * 1000,
-            source=text,
+            source_text=text,
             direction=self.loaded.direction,
+            source=source,
             alternatives=alternatives[1:] if beam_size > 1 else [],
             sentences=sentences,
         )
 
 
 def _inputs(args):
-    texts = list(args.texts)
+    """``(text, source)`` of each input: the texts given (no source), then each file's."""
+    inputs = [(text, None) for text in args.texts]
     for path in args.file or ():
-        texts.append(decode_text_bytes(Path(path).read_bytes(), name=path))
-    if not texts:
+        inputs.append((decode_text_bytes(Path(path).read_bytes(), name=path), path))
+    if not inputs:
         raise ValueError("give the text to translate, or --file FILE")
-    return texts
+    return inputs
 
 
 def main(argv=None):
@@ -154,15 +158,17 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default=None, help="runs registry root")
     args = parser.parse_args(argv)
     try:
-        texts = _inputs(args)
+        inputs = _inputs(args)
         model = args.model or DIRECTION_MODELS[args.direction]
         predictor = Predictor.load(
             model, runs_dir=args.runs_dir, target_language=args.target_language
         )
-        options = dict(beam_size=args.beam_size, num_alternatives=args.alternatives)
-        results = [
-            predictor.predict(text, max_characters=args.max_characters, **options) for text in texts
-        ]
+        options = dict(
+            beam_size=args.beam_size,
+            num_alternatives=args.alternatives,
+            max_characters=args.max_characters,
+        )
+        results = [predictor.predict(text, source=source, **options) for text, source in inputs]
     except (ValueError, OSError) as error:
         return report_error(error)
     for result in results:

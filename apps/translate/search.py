@@ -23,6 +23,14 @@ class Hypothesis:
     score: float = 0.0
 
 
+@dataclass
+class Candidate:
+    """One translation of one sentence and its length-normalised log-probability."""
+
+    text: str
+    score: float
+
+
 def pad_batch(sequences, pad_id=EOS_ID):
     """(ids, mask) int32 arrays of equal-length rows from a list of id lists."""
     length = max(len(ids) for ids in sequences)

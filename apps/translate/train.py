@@ -13,11 +13,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
-import numpy as np
 
+from apps.translate.config import MODELS
 from apps.translate.data import load_pairs, token_arrays
+from apps.translate.decoding import MarianGenerator
 from apps.translate.evaluate import score_translator
+from apps.translate.model import load_preset_directory
+from apps.translate.weights import METADATA_FILE, VOCABULARY_FILE
+from shared.models import resolve_model_ref
 from shared.resumable import epoch_shuffled
+from shared.splits import split_indices
+from shared.training import train_phase
 
 
 @dataclass
@@ -31,14 +37,10 @@ class Prepared:
 
 def prepare(config):
     """Read the pairs and load the starting model (errors before any run is created)."""
-    from apps.translate import SPEC
-    from apps.translate.model import load_preset_directory
-    from shared.models import resolve_model_ref
-
     pairs = load_pairs(config.data, limit=config.max_pairs)
     if len(pairs) < 2:
         raise ValueError(f"{config.data}: need at least 2 sentence pairs, found {len(pairs)}")
-    resolved = resolve_model_ref(config.model, SPEC, runs_dir=config.runs_dir)
+    resolved = resolve_model_ref(config.model, MODELS, runs_dir=config.runs_dir)
     if resolved.kind == "preset":
         raise ValueError(
             f"{config.model}: fine-tuning starts from a Bergamot-architecture preset "
@@ -46,13 +48,6 @@ def prepare(config):
         )
     base = load_preset_directory(resolved.location, resolved.ref)
     return Prepared(pairs, base, Path(resolved.location))
-
-
-def split_pairs(pairs, fraction, limit, seed):
-    """(train, held-out) pairs: a shuffled held-out fraction, at most ``limit`` of them."""
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    count = min(max(1, int(round(fraction * len(pairs)))), limit, len(pairs) - 1)
-    return [pairs[i] for i in order[count:]], [pairs[i] for i in order[:count]]
 
 
 def training_model(backbone):
@@ -105,12 +100,12 @@ class BleuCurve(keras.callbacks.Callback):
 
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Fine-tune per ``config``; returns the run's metrics (BLEU/chrF before and after)."""
-    from apps.translate.decoding import MarianGenerator
-    from shared.training import train_phase
-
-    train_pairs, held_out = split_pairs(
-        prepared.pairs, config.validation_split, config.max_held_out, config.seed
+    pairs = prepared.pairs
+    train_index, held_out_index = split_indices(
+        len(pairs), config.validation_split, config.seed, max_held_out=config.max_held_out
     )
+    train_pairs = [pairs[i] for i in train_index]
+    held_out = [pairs[i] for i in held_out_index]
     before = score_translator(prepared.base, held_out)
     backbone = _trainable_backbone(prepared, config)
     translator = replace(
@@ -158,8 +153,6 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
 
 
 def _save_preset(backbone, tokenizer, prepared, config, target_dir):
-    from apps.translate.weights import METADATA_FILE, VOCABULARY_FILE
-
     backbone.save_to_preset(str(target_dir))
     tokenizer.save_to_preset(str(target_dir))
     shutil.copyfile(prepared.preset_dir / VOCABULARY_FILE, Path(target_dir) / VOCABULARY_FILE)

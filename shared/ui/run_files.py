@@ -12,13 +12,12 @@ import streamlit as st
 from shared.ui.widgets import show_error
 
 KEY = "runs"
-MAIN_METRICS = ("accuracy", "map50", "wer", "fid", "bleu", "chrf")
 MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
 _LOG = logging.getLogger(__name__)
 
 
-def metric_summary(run):
-    """The run's main metric as "name value" ("—" when it has none yet)."""
+def metric_summary(run, headline=None):
+    """The run's ``headline`` metric as "name value", else its first number ("—": none)."""
     try:
         metrics = run.metrics
     except ValueError:
@@ -28,7 +27,7 @@ def metric_summary(run):
         for key, value in metrics.items()
         if isinstance(value, (int, float)) and not isinstance(value, bool)
     }
-    for name in (*MAIN_METRICS, *numbers):
+    for name in (headline, *numbers):
         if name in numbers:
             return f"{name} {numbers[name]:.3g}"
     return "—"
@@ -128,20 +127,8 @@ def _file_bytes(path):
     return path.read_bytes() if path.is_file() else zip_directory(path)
 
 
-def export_classifier(run):
-    """Write ``export/saved_model`` and ``export/model.tflite`` of an image-classifier run."""
-    from apps.image_classify.model import load_classifier, serving_model
-    from shared.export import export_saved_model, export_tflite
-
-    saved_model = run.artifact("export/saved_model")
-    if not saved_model.is_dir():
-        loaded = load_classifier(run.ref, runs_dir=run.path.parent.parent)
-        export_saved_model(serving_model(loaded.model), saved_model)
-    export_tflite(saved_model, run.artifact("export/model.tflite"))
-
-
-def render_exports(run):
-    """Downloads of the model and its exports; SavedModel/TFLite export for classifiers."""
+def render_exports(run, exporters=()):
+    """Downloads of the model and its exports, and a button for each export not made yet."""
     if run.state != "complete":
         st.caption(f"The run is {run.state}: it has no final model to download or export.")
         return
@@ -149,12 +136,13 @@ def render_exports(run):
     download("the model", run.model_path, f"{prefix}_model")
     download("the SavedModel", run.artifact("export/saved_model"), f"{prefix}_saved_model")
     download("the TFLite model", run.artifact("export/model.tflite"), f"{prefix}_tflite")
-    exported = run.artifact("export/model.tflite").is_file()
-    if run.app == "image_classify" and not exported:
-        if st.button("Export SavedModel and TFLite", key=f"{prefix}_export"):
+    for index, exporter in enumerate(exporters):
+        if run.artifact(exporter.artifact).exists():
+            continue
+        if st.button(exporter.label, key=f"{prefix}_export_{index}"):
             try:
                 with st.spinner("Exporting (this takes a minute for a full-size model)…"):
-                    export_classifier(run)
+                    exporter.export(run)
             except Exception as error:  # a page shows a message, never a traceback
                 _LOG.exception("exporting %s failed", run.ref)
                 show_error(f"Export failed: {type(error).__name__}: {error}")

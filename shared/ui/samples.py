@@ -1,4 +1,4 @@
-"""Sample inputs for the shared pages (Compare, Chains) and the one-click samples of Home.
+"""Sample inputs for the pages: photos, speech clips and texts that need no download.
 
 No Streamlit here: plain tables and loaders. Images are scikit-image's bundled photos, speech
 clips the Debian package ``pocketsphinx-testdata`` when installed (plus a generated tone that
@@ -29,24 +29,22 @@ TEXTS = {
     "museum": "The museum opens at nine in the morning and closes at six.",
 }
 
-# Home's one-click samples and presentation mode's preloaded inputs: the app page's own
-# widget key and one of the names that page offers (checked against this list, so a stale
-# name is ignored rather than shown as an unknown choice).
-PAGE_SAMPLES = {
-    "image_classify": ("image_classify_sample", ("chelsea", "coffee", "astronaut", "rocket")),
-    "detection": ("detection_sample", ("astronaut", "coffee", "chelsea", "rocket")),
-    "translate": ("translate_sample_en", ("Travel", "A cat", "Two paragraphs")),
-}
-
 
 def load_image(name):
     """One of scikit-image's bundled photos as RGB uint8 (no download)."""
     from skimage import data
 
+    if name == "motorcycle_left":  # the left view of a stereo pair
+        return data.stereo_motorcycle()[0]
     return getattr(data, name)()
 
 
-IMAGE_SAMPLES = {name: functools.partial(load_image, name) for name in IMAGE_NAMES}
+def image_samples(names):
+    """Name -> loader of scikit-image's bundled photos ``names``, in that order."""
+    return {name: functools.partial(load_image, name) for name in names}
+
+
+IMAGE_SAMPLES = image_samples(IMAGE_NAMES)
 
 
 def generated_tone(seconds=1.5, sample_rate=16000):
@@ -87,9 +85,3 @@ def audio_samples(root=TESTDATA):
 def text_samples():
     """Name -> loader of a short English sentence."""
     return {name: functools.partial(str, text) for name, text in TEXTS.items()}
-
-
-def page_sample(app, name):
-    """``(widget key, name)`` when ``name`` is a sample the app's page offers, else None."""
-    key, names = PAGE_SAMPLES.get(app, (None, ()))
-    return (key, name) if name in names else None

@@ -10,6 +10,7 @@ from PIL import Image
 from apps.detection import checks, formats, scenes
 from apps.detection import data as data_lib
 from apps.detection.augment import augment, resize_with_boxes
+from shared import fashion_mnist
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_scenes_have_exact_boxes_and_no_problems(scene_data):
 
 
 def test_scenes_with_fashion_items():
-    if not scenes.fashion_available():
+    if not fashion_mnist.is_installed():
         pytest.skip("Fashion-MNIST idx files are not installed")
     data = scenes.make_scenes(3, image_size=64, seed=1, classes=("circle", "bag", "sneaker"))
     assert data.class_names == ["circle", "bag", "sneaker"] and checks.validate(data) == []

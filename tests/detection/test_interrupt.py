@@ -13,9 +13,10 @@ import keras
 import numpy as np
 import pytest
 
-from apps.detection import finetune, scenes
+from apps.detection import scenes
 from apps.detection import train as train_lib
 from apps.detection.config import FinetuneConfig
+from shared.lifecycle import run_training
 from shared.runs import list_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +32,9 @@ DEFAULT_SIGINT = (
 # its callers lead there) but not a KeyboardInterrupt's, and a generator's frame has no caller.
 FAILING_RUN = """
 import sys, keras
-from apps.detection import finetune
+from apps.detection import train
 from apps.detection.config import FinetuneConfig
+from shared.lifecycle import run_training
 
 def fail(kind):
     raise RuntimeError("failed on purpose") if kind == "error" else KeyboardInterrupt
@@ -44,7 +46,7 @@ class Failing(keras.callbacks.Callback):
 
 data, model, runs_dir, kind = sys.argv[1:]
 config = FinetuneConfig.tiny(data=data, model=model, runs_dir=runs_dir, epochs=5, batch_size=2)
-finetune.run_finetune(config, callbacks=[Failing()], verbose=0)
+run_training("detection", config, train, callbacks=[Failing()], verbose=0)
 """
 
 
@@ -178,7 +180,7 @@ def test_an_error_from_a_callback_propagates_and_fails_the_run(
         data=str(voc_folder), model=str(tiny_backbone_preset), runs_dir=str(tmp_path)
     )
     with pytest.raises(RuntimeError, match="failed on purpose"):
-        finetune.run_finetune(config, callbacks=[FailingCallback()], verbose=0)
+        run_training("detection", config, train_lib, callbacks=[FailingCallback()], verbose=0)
     run = _only_run(tmp_path)
     assert run.state == "failed" and "failed on purpose" in run.status["message"]
 

@@ -6,6 +6,7 @@ from PIL import Image
 
 from apps.gan import data as data_lib
 from apps.gan import metrics
+from shared import fashion_mnist
 
 
 def _gaussian(rng, count, mean):
@@ -149,13 +150,13 @@ def test_load_folder_recursively_with_subset_and_class_filter(tmp_path):
 
 
 def test_fashion_mnist_missing_names_the_debian_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_lib, "FASHION_DIR", tmp_path)
+    monkeypatch.setattr(fashion_mnist, "FASHION_DIR", tmp_path)
     with pytest.raises(ValueError, match="apt-get install dataset-fashion-mnist"):
         data_lib.load_images("fashion-mnist", 32)
 
 
 @pytest.mark.skipif(
-    not (data_lib.FASHION_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
+    not fashion_mnist.is_installed("test"),
     reason="Fashion-MNIST idx files not installed (apt-get install dataset-fashion-mnist)",
 )
 def test_fashion_mnist_sneakers_as_rgb():

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.gan import evaluate, predict
+from apps.gan import evaluate, predict, train
 from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
-from apps.gan.finetune import run_finetune
 from apps.gan.model import build_gan, generate, latent_vectors
-from apps.gan.models import DiffAugment, SpectralConv2D
+from apps.gan.networks import DiffAugment, SpectralConv2D
+from shared.lifecycle import run_training
 from shared.runs import list_runs
 
 NUM_IMAGES = 16  # two batches of the tiny config's 8: a few steps per run
@@ -65,7 +65,7 @@ def _train(architecture, blobs_folder, runs_dir):
     config = FinetuneConfig.tiny(
         data=str(blobs_folder), architecture=architecture, runs_dir=str(runs_dir)
     )
-    run = run_finetune(config, callbacks=[recorder], verbose=0)
+    run = run_training("gan", config, train, callbacks=[recorder], verbose=0)
     return run, recorder
 
 
@@ -158,11 +158,12 @@ def test_predict_cli_writes_the_files_it_reports(dcgan_run, gan_runs_dir, tmp_pa
     assert all(Path(path).is_file() for path in result["files"])
 
 
-def test_predict_cli_explains_the_bundled_model_is_a_feature_network(tmp_path, capsys):
-    argv = ["--model", "bundled:efficientnet_lite0", "--out", str(tmp_path)]
+@pytest.mark.parametrize("ref", ["bundled:efficientnet_lite0", ""])
+def test_predict_cli_explains_a_generator_is_trained_here(ref, tmp_path, capsys):
+    argv = ["--model", ref, "--out", str(tmp_path)]
     assert predict.main(argv) == 2
     error = capsys.readouterr().err
-    assert error.startswith("error:") and "feature network" in error
+    assert error.startswith("error:") and "python -m apps.gan.finetune" in error
     assert len(error.strip().splitlines()) == 1
 
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.gan import finetune
+from apps.gan import finetune, train
 from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
 from apps.gan.model import build_gan
+from shared.lifecycle import run_training
 from shared.runs import list_runs
 from tests.resume_faults import kill_inside_backup_write
 
@@ -42,7 +43,7 @@ def _history_epochs(run):
 def test_an_interrupted_projected_run_resumes_from_its_checkpoint(blobs_folder, tmp_path):
     config = FinetuneConfig.tiny(data=str(blobs_folder), runs_dir=str(tmp_path), epochs=2)
     with pytest.raises(RuntimeError, match="killed"):
-        finetune.run_finetune(config, callbacks=[StopAfterFirstCheckpoint()], verbose=0)
+        run_training("gan", config, train, callbacks=[StopAfterFirstCheckpoint()], verbose=0)
     (run,) = list_runs("gan", runs_dir=tmp_path)
     assert run.state == "failed" and (run.artifact("backup") / "epoch-00001.json").is_file()
 

@@ -8,10 +8,12 @@ import pytest
 
 from apps.image_classify import evaluate
 from apps.image_classify import finetune as finetune_module
+from apps.image_classify import train as train_module
 from apps.image_classify.config import FinetuneConfig
 from apps.image_classify.data import load_folder, synthetic_shapes, write_image_folder
 from apps.image_classify.predict import Predictor
 from shared import runs
+from shared.lifecycle import run_training
 
 APP = "image_classify"
 MODES = ("feature_extract", "fine_tune", "scratch")
@@ -49,14 +51,14 @@ def _argv(folder, model, runs_dir, *extra):
 
 def _run_cli(argv):
     """``finetune.main(argv)`` → (exit code, the in-memory task it saved, or None)."""
-    original_finish, tasks = finetune_module._finish, []
+    original_finish, tasks = train_module._finish, []
 
     def spy(run, task, *args):
         tasks.append(task)
         return original_finish(run, task, *args)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(finetune_module, "_finish", spy)
+        patch.setattr(train_module, "_finish", spy)
         code = finetune_module.main(argv)
     return code, (tasks[0] if tasks else None)
 
@@ -203,7 +205,7 @@ def test_a_killed_run_is_never_complete_and_resumes(
         tensorboard=False,
     )
     with pytest.raises(KeyboardInterrupt):
-        finetune_module.run_finetune(config, callbacks=[InterruptDuringFirstEpoch()], verbose=0)
+        run_training(APP, config, train_module, callbacks=[InterruptDuringFirstEpoch()], verbose=0)
     (run,) = runs.list_runs(APP, runs_dir=runs_dir)
     assert run.state == "cancelled"
     assert runs.list_runs(APP, runs_dir=runs_dir, include_incomplete=False) == []
@@ -211,7 +213,7 @@ def test_a_killed_run_is_never_complete_and_resumes(
     with pytest.raises(ValueError, match="cancelled"):
         Predictor.load(run.ref, runs_dir=runs_dir)
 
-    resumed = finetune_module.run_finetune(config, run=run, verbose=0)
+    resumed = run_training(APP, config, train_module, run=run, verbose=0)
     assert resumed.path == run.path and resumed.state == "complete"
     assert runs.list_runs(APP, runs_dir=runs_dir, include_incomplete=False) == [run]
     assert list(run.history) == ["head"] and run.labels == CLASS_NAMES

@@ -52,7 +52,7 @@ def test_coffee_is_espresso(lite0, coffee):
 
 @pytest.mark.real_weights
 def test_batch_equals_single_predictions(lite0, chelsea, coffee):
-    batch = lite0.predict([chelsea, coffee], sources=["chelsea", "coffee"])
+    batch = lite0.predict([chelsea, coffee], source=["chelsea", "coffee"])
     assert [result.source for result in batch] == ["chelsea", "coffee"]
     for result, image in zip(batch, (chelsea, coffee)):
         single = lite0.predict(image)

@@ -12,10 +12,11 @@ import keras
 import numpy as np
 import pytest
 
-from apps.image_classify import finetune as finetune_module
+from apps.image_classify import train as train_module
 from apps.image_classify.config import FinetuneConfig
 from apps.image_classify.data import synthetic_shapes, write_image_folder
 from shared import resumable, runs
+from shared.lifecycle import run_training
 from shared.resumable import epoch_shuffled
 from shared.training import TrainingPlan, train_phase
 from tests.resume_faults import kill_inside_backup_write
@@ -44,7 +45,7 @@ def _settings(shapes_folder, preset, runs_dir):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, shapes_folder, tiny_classifier_preset):
     settings = _settings(shapes_folder, tiny_classifier_preset, tmp_path_factory.mktemp("runs"))
-    return finetune_module.run_finetune(FinetuneConfig.tiny(**settings), verbose=0)
+    return run_training(APP, FinetuneConfig.tiny(**settings), train_module, verbose=0)
 
 
 def _assert_same_run(resumed, reference):
@@ -68,7 +69,7 @@ def test_a_kill_inside_the_backup_write_resumes_into_the_same_run(
     (run,) = runs.list_runs(APP, runs_dir=tmp_path)
     assert run.state == "interrupted"
 
-    resumed = finetune_module.run_finetune(FinetuneConfig.tiny(**settings), run=run, verbose=0)
+    resumed = run_training(APP, FinetuneConfig.tiny(**settings), train_module, run=run, verbose=0)
 
     _assert_same_run(resumed, uninterrupted)
     assert not run.artifact("backup/fine_tune").exists()
@@ -94,7 +95,7 @@ def _interrupt_in_fine_tune(settings, epoch):
     config = FinetuneConfig.tiny(**settings)
     stop = StopAtEpoch(settings["head_epochs"] + epoch + 1)
     with pytest.raises(KeyboardInterrupt):
-        finetune_module.run_finetune(config, callbacks=[stop], verbose=0)
+        run_training(APP, config, train_module, callbacks=[stop], verbose=0)
     (run,) = runs.list_runs(APP, runs_dir=settings["runs_dir"])
     return config, run
 
@@ -107,7 +108,7 @@ def test_a_damaged_newest_backup_falls_back_to_the_one_before(
     newest = run.artifact("backup/fine_tune/epoch-00002.weights.h5")
     os.truncate(newest, 20_976)  # what an in-place write cut short leaves behind
 
-    resumed = finetune_module.run_finetune(config, run=run, verbose=0)
+    resumed = run_training(APP, config, train_module, run=run, verbose=0)
 
     _assert_same_run(resumed, uninterrupted)
     assert "skipping damaged backup epoch-00002.json" in caplog.text
@@ -121,7 +122,7 @@ def test_no_whole_backup_restarts_the_phase(
     for path in run.artifact("backup/fine_tune").glob("*.weights.h5"):
         os.truncate(path, 100)
 
-    resumed = finetune_module.run_finetune(config, run=run, verbose=0)
+    resumed = run_training(APP, config, train_module, run=run, verbose=0)
 
     _assert_same_run(resumed, uninterrupted)
     assert "the phase starts again" in caplog.text

@@ -265,11 +265,27 @@ def test_cancel_after_the_job_finished_keeps_it_complete(tmp_path):
 
 def test_the_runs_folder_is_always_given_to_the_worker(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path / "registry"))
-    job = jobs.start_job("image_classify", ["--data", "x"], jobs_dir=tmp_path / "jobs")
+    job = jobs.start_job(
+        "image_classify",
+        ["--data", "x"],
+        module="apps.image_classify.finetune",
+        jobs_dir=tmp_path / "jobs",
+    )
     cancel_job(job, grace_s=1)
     command = list(job.command)
+    assert command[1:5] == ["-m", "apps.image_classify.finetune", "--job-dir", str(job.path)]
     assert command[command.index("--runs-dir") + 1] == str(tmp_path / "registry")
     assert job.runs_dir == str(tmp_path / "registry")
+
+
+def test_a_job_refused_by_the_finetune_command_records_its_exit(tmp_path, runs_dir, capsys):
+    from apps.image_classify import finetune
+
+    argv = ["--job-dir", str(tmp_path), "--time-budget-s", "5", "--runs-dir", str(runs_dir)]
+    assert finetune.main(argv) == 2
+    assert "--data is required" in capsys.readouterr().err
+    exit_info = json.loads((tmp_path / "exit.json").read_text())
+    assert exit_info["returncode"] == 2 and exit_info["run"] is None
 
 
 def test_old_uploads_are_pruned_but_not_one_a_running_job_reads(tmp_path, monkeypatch):
@@ -347,14 +363,20 @@ def test_progress_callback_writes_epochs_and_stops_at_the_time_budget(tmp_path):
 
 
 def test_a_real_tiny_finetune_job_lands_in_the_registry(tmp_path, runs_dir, tiny_classifier_preset):
+    from apps.image_classify import SPEC as IMAGE_CLASSIFY
     from apps.image_classify.data import synthetic_shapes, write_image_folder
     from shared.ui.training_setup import finetune_args
 
     folder = write_image_folder(synthetic_shapes(num_per_class=4, image_size=32), tmp_path / "d")
-    args, total = finetune_args("image_classify", folder, mode="feature_extract", epochs=2)
+    args, total = finetune_args(IMAGE_CLASSIFY, folder, mode="feature_extract", epochs=2)
     args += ["--model", str(tiny_classifier_preset), "--image-size", "32", "--batch-size", "4"]
     job = jobs.start_job(
-        "image_classify", args, total_epochs=total, jobs_dir=tmp_path / "jobs", runs_dir=runs_dir
+        "image_classify",
+        args,
+        module=IMAGE_CLASSIFY.finetune_module,
+        total_epochs=total,
+        jobs_dir=tmp_path / "jobs",
+        runs_dir=runs_dir,
     )
     status = wait_until(job, jobs.FINISHED, timeout=300)
     assert status.state == "complete", jobs.log_tail(job)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apps import APPS, AppSpec
+from apps import APPS
 from shared import models, runs
 
 CONVERT_CALLS = []
@@ -18,14 +18,15 @@ def fake_convert(target_dir):
     (target_dir / "marker.txt").write_text("converted")
 
 
-FAKE_SPEC = AppSpec(
+def never_convert(target_dir):
+    raise AssertionError("only listed, never converted")
+
+
+FAKE_SPEC = models.ModelCatalog(
     name="fake_app",
     title="Fake app",
-    icon="",
-    description="An app for resolver tests.",
-    modality="image",
     default_model="bundled:tiny",
-    bundled={"tiny": "tests.shared.test_models:fake_convert", "other": "tests.nowhere:convert"},
+    bundled={"tiny": fake_convert, "other": never_convert},
     hub_presets=("efficientnet_b0_ra_imagenet",),
 )
 

@@ -12,6 +12,7 @@ import keras
 import pytest
 
 from apps.image_classify import finetune as finetune_module
+from apps.image_classify import train as train_module
 from apps.image_classify.data import synthetic_shapes, write_image_folder
 from shared import resumable, runs
 
@@ -65,12 +66,13 @@ class DeleteRunAtSecondEpoch(keras.callbacks.Callback):
 def test_a_run_deleted_while_training_stays_deleted(
     shapes_folder, tiny_classifier_preset, runs_dir, monkeypatch, capsys
 ):
-    original = finetune_module.run_finetune
+    original = train_module.train
 
-    def with_deleter(config, run=None):
-        return original(config, run=run, callbacks=[DeleteRunAtSecondEpoch(runs_dir)])
+    def with_deleter(prepared, config, plan, run, *, callbacks=(), verbose=1):
+        callbacks = [DeleteRunAtSecondEpoch(runs_dir), *callbacks]
+        return original(prepared, config, plan, run, callbacks=callbacks, verbose=verbose)
 
-    monkeypatch.setattr(finetune_module, "run_finetune", with_deleter)
+    monkeypatch.setattr(train_module, "train", with_deleter)
     assert _main(shapes_folder, tiny_classifier_preset, runs_dir) == 2
     assert "was deleted while training" in _one_line_error(capsys)
     assert runs.list_runs(APP, runs_dir=runs_dir) == []

@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from shared.efficientnet_lite import checkpoint_path
 from shared.torch_pickle import LEGACY_MAGIC_NUMBER, load_legacy_state_dict
 
 LEGACY_PROTOCOL_VERSION = 1001
@@ -269,9 +270,7 @@ def test_state_entry_that_is_not_a_tensor_is_refused(tmp_path, value):
 
 @pytest.mark.real_weights
 def test_bundled_efficientnet_lite0_checkpoint():
-    from apps.image_classify import weights
-
-    state = load_legacy_state_dict(weights.checkpoint_path("efficientnet_lite0"))
+    state = load_legacy_state_dict(checkpoint_path("efficientnet_lite0"))
     assert len(state) == 296
     counters = [name for name in state if name.endswith("num_batches_tracked")]
     assert all(state[name].dtype == np.int64 for name in counters)

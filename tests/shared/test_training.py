@@ -6,6 +6,7 @@ import pytest
 
 from apps.image_classify import data as data_lib
 from shared import runs
+from shared.efficientnet_lite import backbone_config
 from shared.training import TrainingPlan, finetune
 from shared.unfreeze import block_groups, unfreeze_top_blocks
 
@@ -16,8 +17,6 @@ NUM_STAGES = 3  # the first stages of EfficientNet-Lite0, one block each
 def _tiny_backbone():
     """EfficientNet-Lite0's architecture cut down to three one-block stages at width 0.25."""
     import keras_hub
-
-    from apps.image_classify.weights import backbone_config
 
     config = backbone_config("efficientnet_lite0")
     config = {

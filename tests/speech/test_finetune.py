@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 
 from apps.speech import finetune as finetune_module
+from apps.speech import train
 from apps.speech.config import FinetuneConfig
 from apps.speech.data import synthetic_tones
 from apps.speech.predict import Predictor
 from shared import runs
 from shared.audio import encode_wav
+from shared.lifecycle import run_training
 
 APP = "speech"
 CLASS_NAMES = ["chirp", "high", "low"]  # the folder names, sorted
@@ -57,7 +59,7 @@ def keyword_runs(tones_folder, tiny_whisper_preset, tmp_path_factory):
     for mode in ("feature_extract", "fine_tune"):
         runs_dir = tmp_path_factory.mktemp(f"runs_{mode}")
         config = _config(tones_folder, tiny_whisper_preset, runs_dir, mode=mode)
-        trained[mode] = finetune_module.run_finetune(config, verbose=0), runs_dir
+        trained[mode] = run_training(APP, config, train, verbose=0), runs_dir
     return trained
 
 
@@ -65,20 +67,20 @@ def keyword_runs(tones_folder, tiny_whisper_preset, tmp_path_factory):
 def test_keyword_head_trains_saves_and_reloads(mode, keyword_runs):
     run, runs_dir = keyword_runs[mode]
     assert run.state == "complete"
-    assert run.metrics["task"] == "classify"
+    assert run.metrics["task"] == run.status["task"] == "classify"
     assert 0.0 <= run.metrics["accuracy"] <= 1.0
     assert (run.path / "model.keras").is_file()
     assert run.labels == CLASS_NAMES
     assert set(run.history) == ({"head"} if mode == "feature_extract" else {"head", "fine_tune"})
 
     clip = synthetic_tones(num_per_class=1, seconds=1.0, seed=5).clips[2]
-    first = Predictor.load(run.ref, runs_dir=runs_dir).transcribe(clip)
+    first = Predictor.load(run.ref, runs_dir=runs_dir).predict(clip)
     assert len(first.labels) == 3
     assert sum(entry["score"] for entry in first.labels) == pytest.approx(1.0, abs=1e-5)
     assert first.text in CLASS_NAMES
     assert first.text == first.labels[0]["label"]
     assert first.model == run.ref
-    second = Predictor.load(run.ref, runs_dir=runs_dir).transcribe(clip)
+    second = Predictor.load(run.ref, runs_dir=runs_dir).predict(clip)
     assert second.labels == first.labels
 
 
@@ -120,14 +122,14 @@ def _backbone_weights(preset_dir):
 def test_decoder_fine_tune_on_a_manifest(noise_manifest, tiny_whisper_preset, runs_dir):
     config = _config(noise_manifest, tiny_whisper_preset, runs_dir, fine_tune_learning_rate=1e-3)
     assert config.task == "transcribe"
-    run = finetune_module.run_finetune(config, verbose=0)
+    run = run_training(APP, config, train, verbose=0)
     assert run.state == "complete"
     metrics = run.metrics
-    assert metrics["task"] == "transcribe"
+    assert metrics["task"] == run.status["task"] == "transcribe"
     assert isinstance(metrics["wer_before"], float) and isinstance(metrics["wer_after"], float)
     assert (metrics["num_clips"], metrics["num_held_out"]) == (4, 1)
     assert run.model_path == run.path / "model"
-    reloaded = Predictor.load(run.ref, runs_dir=runs_dir).transcribe(np.zeros(16000, "float32"))
+    reloaded = Predictor.load(run.ref, runs_dir=runs_dir).predict(np.zeros(16000, "float32"))
     assert reloaded.model == run.ref
 
     before, after = _backbone_weights(tiny_whisper_preset), _backbone_weights(run.model_path)

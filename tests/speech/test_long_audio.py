@@ -69,7 +69,7 @@ def _assert_nothing_lost_at_the_window_end(text, reference):
 @pytest.mark.real_weights
 def test_greedy_keeps_speech_across_the_window_end(tiny_en, talk):
     audio, reference = talk
-    result = tiny_en.transcribe(audio)
+    result = tiny_en.predict(audio)
     _assert_nothing_lost_at_the_window_end(result.text, reference)
     assert result.segments == [] and result.audio_seconds == TALK_SECONDS
 
@@ -77,7 +77,7 @@ def test_greedy_keeps_speech_across_the_window_end(tiny_en, talk):
 @pytest.mark.real_weights
 def test_beam_search_segments_across_the_window_end(tiny_en, talk):
     audio, reference = talk
-    result = tiny_en.transcribe(audio, beam_size=5, timestamps=True)
+    result = tiny_en.predict(audio, beam_size=5, timestamps=True)
     _assert_nothing_lost_at_the_window_end(result.text, reference)
     segments = result.segments
     assert normalize_text(" ".join(s.text for s in segments)) == normalize_text(result.text)
@@ -166,7 +166,7 @@ def test_windows_seek_to_the_last_complete_segment(tokenizer, monkeypatch):
     audio = np.random.default_rng(0).normal(0, 0.1, 70 * SAMPLE_RATE).astype("float32")
     audio[int(27.3 * SAMPLE_RATE) : int(27.4 * SAMPLE_RATE)] = 0  # the pause before "two"
     predictor, decoder = _scripted_predictor(tokenizer, audio, replies, monkeypatch)
-    result = predictor.transcribe(audio, timestamps=True)
+    result = predictor.predict(audio, timestamps=True)
     # "two" starts again in its pause; after 21 s of the second window nothing was heard.
     assert decoder.starts == [0.0, 27.38, 57.38]
     assert result.text == "one two three three"
@@ -185,6 +185,6 @@ def test_a_short_clip_is_one_window_as_asked(tokenizer, monkeypatch):
     predictor, decoder = _scripted_predictor(
         tokenizer, audio, [tokenizer.encode(" hi")], monkeypatch
     )
-    result = predictor.transcribe(audio)
+    result = predictor.predict(audio)
     assert result.text == "hi" and result.segments == []
     assert decoder.calls == [(tokenizer.prompt_ids(timestamps=False), False)]

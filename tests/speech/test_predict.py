@@ -28,7 +28,7 @@ def cards_audio(cards_clips):
 
 @pytest.fixture(scope="module")
 def greedy_texts(tiny_en, cards_audio):
-    return [tiny_en.transcribe(audio).text for audio, _ in cards_audio]
+    return [tiny_en.predict(audio).text for audio, _ in cards_audio]
 
 
 @pytest.mark.real_weights
@@ -41,7 +41,7 @@ def test_one_clip_greedy(greedy_texts, cards_audio):
 @pytest.mark.real_weights
 def test_one_clip_beam_search(tiny_en, cards_audio):
     audio, reference = cards_audio[0]
-    result = tiny_en.transcribe(audio, beam_size=5, source="001.wav")
+    result = tiny_en.predict(audio, beam_size=5, source="001.wav")
     assert word_error_rate([reference], [result.text]) <= MAX_WER, result.text
     assert result.source == "001.wav" and result.model == "bundled:whisper_tiny_en"
 
@@ -57,7 +57,7 @@ def test_corpus_word_error_rate(greedy_texts, cards_audio):
 def test_timestamps(tiny_en, cards_audio):
     audio, _ = cards_audio[0]
     seconds = len(audio) / SAMPLE_RATE
-    result = tiny_en.transcribe(audio, timestamps=True)
+    result = tiny_en.predict(audio, timestamps=True)
     assert result.segments
     for segment in result.segments:
         assert 0 <= segment.start < segment.end <= seconds + 0.5, result.segments
@@ -79,7 +79,7 @@ def test_long_audio_is_windowed_and_stitched(tiny_en, cards_audio):
     # 001-003 in the first window, 004 in the second, 005 ("... seven of hearts") in the last.
     audio = _place([(0, np.concatenate(clips[:3])), (31, clips[3]), (61, clips[4])], 65)
     assert [len(w) for w in split_windows(audio)] == [30 * SAMPLE_RATE] * 2 + [5 * SAMPLE_RATE]
-    result = tiny_en.transcribe(audio, timestamps=True)
+    result = tiny_en.predict(audio, timestamps=True)
     text = normalize_text(result.text)
     assert "clubs" in text and "hearts" in text, result.text
     assert text.index("clubs") < text.index("hearts")
@@ -123,7 +123,7 @@ def test_cli_rejects_a_text_file_named_wav(tmp_path, tiny_whisper_preset, capsys
 def test_tiny_preset_transcribes_noise(tiny_whisper_preset):
     predictor = Predictor.load(str(tiny_whisper_preset))
     noise = (0.1 * np.random.default_rng(0).normal(size=SAMPLE_RATE)).astype("float32")
-    result = predictor.transcribe(noise, timestamps=True)
+    result = predictor.predict(noise, timestamps=True)
     assert isinstance(result, Transcript) and isinstance(result.text, str)
     assert result.audio_seconds == 1.0
     assert result.model == str(tiny_whisper_preset)

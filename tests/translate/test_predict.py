@@ -23,6 +23,16 @@ def test_cli_file_and_direction(tmp_path, capsys):
     assert "coffee" in out and "book" in out and "\n\n" in out
 
 
+def test_cli_json_names_the_file_each_text_came_from(tmp_path, capsys):
+    path = tmp_path / "texto.txt"
+    path.write_text("O gato dorme.", encoding="utf-8")
+    assert main(["Obrigado.", "--file", str(path), "--direction", "pt-en", "--json"]) == 0
+    typed, read = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (typed["source"], typed["source_text"]) == (None, "Obrigado.")
+    assert (read["source"], read["source_text"]) == (str(path), "O gato dorme.")
+    assert "cat" in read["translation"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [(["   "], "no text"), ([], "give the text"), (["hi", "--model", "nope:x"], "Unknown model")],

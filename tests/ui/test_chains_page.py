@@ -8,7 +8,7 @@ import pytest
 from shared.ui.render import crop
 from tests.ui.apptest import open_page
 
-PAGE = "shared/ui/chains.py"
+PAGE = "app_pages/chains.py"
 LIBRIVOX = Path(
     "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav"
 )

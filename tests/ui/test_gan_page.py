@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from apps.gan import train
 from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
-from apps.gan.finetune import run_finetune
+from shared.lifecycle import run_training
 from tests.ui.apptest import open_page
 
 PAGE = "apps/gan/page.py"
@@ -28,7 +29,7 @@ def trained_runs_dir(tmp_path_factory):
         )
     runs_dir = tmp_path_factory.mktemp("runs")
     config = FinetuneConfig.tiny(data=str(folder), architecture="dcgan", runs_dir=str(runs_dir))
-    run = run_finetune(config, verbose=0)
+    run = run_training("gan", config, train, verbose=0)
     return runs_dir, run
 
 

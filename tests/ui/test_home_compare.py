@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from apps import APPS
 from tests.ui import apptest
 
-COMPARE = "shared/ui/compare.py"
+COMPARE = "app_pages/compare.py"
 CAT_CLASSES = ("tabby", "tiger cat", "Egyptian cat")
 TIMEOUT = 300
 
@@ -64,7 +64,7 @@ def test_presentation_mode_enlarges_type_and_preloads_samples():
     at.toggle(key="presentation_mode").set_value(True).run()
     assert not at.exception, at.exception
     assert [html for html in at.get("html") if "font-size" in html.proto.body]
-    at.switch_page("shared/ui/train.py").run()  # the toggle lives on every page
+    at.switch_page("app_pages/train.py").run()  # the toggle lives on every page
     assert at.toggle(key="presentation_mode").value is True
     assert at.session_state["presentation_mode"] is True
 

@@ -6,8 +6,9 @@ from shared.ui.widgets import load_once
 
 
 def test_default_models_are_the_input_apps_defaults():
-    models = preload.default_models()
-    expected = {spec.name: spec.default_model for spec in APPS if spec.modality != "latent"}
+    models = preload.default_models(APPS)
+    expected = {spec.name: spec.default_model for spec in APPS if spec.default_model is not None}
+    assert set(expected) == {"image_classify", "detection", "speech", "translate"}
     assert {name: ref for name, _, ref in models} == expected
     assert all(loader.__qualname__ == "Predictor.load" for _, loader, _ in models)
 
@@ -25,18 +26,18 @@ def test_preloaded_models_are_the_ones_pages_get(monkeypatch):
     monkeypatch.setattr(
         preload,
         "default_models",
-        lambda: [("fake", fake_load, "bundled:fake"), ("bad", failing_load, "bundled:bad")],
+        lambda specs: [("fake", fake_load, "bundled:fake"), ("bad", failing_load, "bundled:bad")],
     )
     monkeypatch.setenv(preload.PRELOAD_ENV, "1")
     preload._start_once.clear()
     try:
-        threads = preload.preload_default_models()
+        threads = preload.preload_default_models(APPS)
         assert len(threads) == 1
         for thread in threads:
             thread.join(30)
         first = load_once(fake_load, "bundled:fake")
         assert load_once(fake_load, "bundled:fake") is first and calls == ["bundled:fake"]
-        assert preload.preload_default_models() is threads  # once per process
+        assert preload.preload_default_models(APPS) is threads  # once per process
     finally:
         preload._start_once.clear()
 
@@ -44,6 +45,6 @@ def test_preloaded_models_are_the_ones_pages_get(monkeypatch):
 def test_preloading_can_be_turned_off(monkeypatch):
     for value in ("0", "off", "false"):
         monkeypatch.setenv(preload.PRELOAD_ENV, value)
-        assert not preload.preload_enabled() and preload.preload_default_models() == []
+        assert not preload.preload_enabled() and preload.preload_default_models(APPS) == []
     monkeypatch.delenv(preload.PRELOAD_ENV)
     assert preload.preload_enabled()

@@ -16,8 +16,8 @@ from tests.ui import apptest
 from tests.zips import zip_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN = "shared/ui/train.py"
-RUNS = "shared/ui/runs_page.py"
+TRAIN = "app_pages/train.py"
+RUNS = "app_pages/runs.py"
 TIMEOUT = 120
 
 

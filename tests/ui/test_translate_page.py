@@ -66,7 +66,7 @@ def test_direction_and_model_choice_follow_each_other():
 
 def test_a_sample_fills_the_text_area():
     at = open_translate_page()
-    at.selectbox(key="translate_sample_en").set_value("A cat").run()
+    at.selectbox(key="translate_sample").set_value("A cat").run()
     assert at.text_area(key="translate_text").value == "The cat is sleeping on the sofa."
 
 

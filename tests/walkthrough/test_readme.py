@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from apps.gan.data import FASHION_DIR
+from shared import fashion_mnist
 from shared.quiet import NATIVE_LOG_LINE
 from tests.conftest import REPO_ROOT
 from tests.walkthrough import readme, user_data
@@ -135,7 +135,7 @@ def _run(command, folder, run_ref):
 def _needs(section):
     """Skips (saying why) when a section needs a dataset this machine does not have."""
     if any("fashion-mnist" in command for command in section.commands):
-        if not (FASHION_DIR / "train-images-idx3-ubyte.gz").is_file():
+        if not fashion_mnist.is_installed("train"):
             pytest.skip("needs Debian dataset-fashion-mnist (.ci/run installs it)")
 
 

@@ -1,4 +1,4 @@
-"""Tests for apps.image_classify.weights: EfficientNet-Lite checkpoints to Keras presets."""
+"""Tests for shared.efficientnet_lite: EfficientNet-Lite checkpoints to Keras presets."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apps.image_classify import SPEC, weights
+from shared import efficientnet_lite
+from shared.image_backbones import IMAGE_BACKBONES
 from shared.models import bundled_preset_dir
 from shared.torch_pickle import load_legacy_state_dict
 
@@ -42,13 +43,13 @@ def expected_timm_keys(repeats):
 
 @pytest.fixture(scope="module")
 def lite0_state():
-    return load_legacy_state_dict(weights.checkpoint_path("efficientnet_lite0"))
+    return load_legacy_state_dict(efficientnet_lite.checkpoint_path("efficientnet_lite0"))
 
 
 def test_scaled_repeats():
-    assert weights.scaled_repeats(1.0) == [1, 2, 2, 3, 3, 4, 1]
-    assert weights.scaled_repeats(1.1) == [1, 3, 3, 4, 4, 5, 1]
-    assert weights.scaled_repeats(1.2) == [1, 3, 3, 4, 4, 5, 1]
+    assert efficientnet_lite.scaled_repeats(1.0) == [1, 2, 2, 3, 3, 4, 1]
+    assert efficientnet_lite.scaled_repeats(1.1) == [1, 3, 3, 4, 4, 5, 1]
+    assert efficientnet_lite.scaled_repeats(1.2) == [1, 3, 3, 4, 4, 5, 1]
 
 
 def test_rename_to_timm_on_a_small_state_dict():
@@ -60,7 +61,7 @@ def test_rename_to_timm_on_a_small_state_dict():
         "_blocks.2._project_conv.weight": np.ones((8, 8, 2, 2))[..., ::-1],
         "_fc.bias": np.arange(3.0),
     }
-    renamed = weights.rename_to_timm(state, [1, 2])
+    renamed = efficientnet_lite.rename_to_timm(state, [1, 2])
     assert sorted(renamed) == [
         "blocks.0.0.conv_dw.weight",
         "blocks.1.0.conv_pw.weight",
@@ -74,13 +75,13 @@ def test_rename_to_timm_on_a_small_state_dict():
 
 def test_unknown_variant():
     with pytest.raises(ValueError, match="efficientnet_lite9"):
-        weights.checkpoint_path("efficientnet_lite9")
+        efficientnet_lite.checkpoint_path("efficientnet_lite9")
 
 
 @pytest.mark.real_weights
 def test_rename_to_timm_on_lite0(lite0_state):
-    repeats = weights.scaled_repeats(1.0)
-    renamed = weights.rename_to_timm(lite0_state, repeats)
+    repeats = efficientnet_lite.scaled_repeats(1.0)
+    renamed = efficientnet_lite.rename_to_timm(lite0_state, repeats)
     assert set(renamed) == expected_timm_keys(repeats)
     assert not any("num_batches_tracked" in key for key in renamed)
     assert {"blocks.0.0.conv_dw.weight", "blocks.6.0.conv_pwl.weight"} <= set(renamed)
@@ -92,30 +93,33 @@ def test_rename_to_timm_on_lite0(lite0_state):
 
 
 @pytest.mark.real_weights
-@pytest.mark.parametrize("variant", sorted(weights.LITE_VARIANTS))
+@pytest.mark.parametrize("variant", sorted(efficientnet_lite.LITE_VARIANTS))
 def test_scaled_repeats_match_the_checkpoints(variant):
-    state = load_legacy_state_dict(weights.checkpoint_path(variant))
+    state = load_legacy_state_dict(efficientnet_lite.checkpoint_path(variant))
     blocks = {int(key.split(".")[1]) for key in state if key.startswith("_blocks.")}
-    depth = weights.LITE_VARIANTS[variant][3]
-    assert sorted(blocks) == list(range(sum(weights.scaled_repeats(depth))))
+    depth = efficientnet_lite.LITE_VARIANTS[variant][3]
+    assert sorted(blocks) == list(range(sum(efficientnet_lite.scaled_repeats(depth))))
     counters = {key for key in state if key.endswith("num_batches_tracked")}
     parameters = sum(value.size for key, value in state.items() if key not in counters)
     assert parameters == LITE_PARAMETERS[variant]
 
 
 @pytest.mark.real_weights
-@pytest.mark.parametrize("variant", sorted(weights.LITE_VARIANTS))
+@pytest.mark.parametrize("variant", sorted(efficientnet_lite.LITE_VARIANTS))
 def test_bundled_conversion_reloads_as_a_native_preset(variant):
     import keras_hub
 
-    preset_dir = Path(bundled_preset_dir(SPEC, variant))
+    preset_dir = Path(bundled_preset_dir(IMAGE_BACKBONES, variant))
     assert not (preset_dir / "timm").exists()
     classifier = keras_hub.models.ImageClassifier.from_preset(str(preset_dir))
     assert isinstance(classifier, keras_hub.models.EfficientNetImageClassifier)
     assert classifier.count_params() == LITE_PARAMETERS[variant]
-    image_size = weights.LITE_VARIANTS[variant][1]
+    image_size = efficientnet_lite.LITE_VARIANTS[variant][1]
     assert tuple(classifier.preprocessor.image_converter.image_size) == (image_size, image_size)
     config = json.loads((preset_dir / "config.json").read_text())
-    assert config["config"]["num_features"] == weights.backbone_config(variant)["num_features"]
+    assert (
+        config["config"]["num_features"]
+        == efficientnet_lite.backbone_config(variant)["num_features"]
+    )
     # Converted once: asking again returns the cached directory.
-    assert Path(bundled_preset_dir(SPEC, variant)) == preset_dir
+    assert Path(bundled_preset_dir(IMAGE_BACKBONES, variant)) == preset_dir

@@ -12,11 +12,8 @@ import streamlit as st
 from apps import APPS
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.inputs import modality_input
-from shared.ui.render import (
-    RUNNERS,
-    predict,
-    render,
-)
+from shared.ui.presentation import presentation_default
+from shared.ui.render import predict, render
 from shared.ui.widgets import escape_markdown, model_choices
 
 KEY = "compare"
@@ -26,8 +23,8 @@ MODALITY_TITLES = {"image": "Image", "audio": "Audio", "text": "Text"}
 
 
 def comparable_specs():
-    """The apps that take one input and give one result (not the GAN), registered or not."""
-    return [spec for spec in APPS if spec.name in RUNNERS]
+    """The apps that take one input and give one result (those with a compact view)."""
+    return [spec for spec in APPS if spec.compact is not None]
 
 
 def default_refs(spec, choices):
@@ -117,6 +114,7 @@ def main():
     st.title(":material/compare: Compare")
     st.caption("One input, several models side by side: outputs, latency, size, metrics.")
     specs = comparable_specs()
+    presentation_default(f"{KEY}_image_sample", "chelsea")
     with st.sidebar:
         mode = st.radio("Compare", MODES, key=f"{KEY}_mode")
         pairs, modality = (models_of_one_app if mode == MODES[0] else apps_on_one_input)(specs)

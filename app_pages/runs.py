@@ -8,6 +8,7 @@ a confirmation step. Everything is read from the runs registry (``shared.runs``)
 import pandas as pd
 import streamlit as st
 
+from apps import APPS
 from shared.runs import delete_run, list_runs
 from shared.ui.job_view import render_curves
 from shared.ui.run_files import history_rows, metric_summary, render_exports, run_figures
@@ -17,11 +18,17 @@ KEY = "runs"
 ALL_APPS = "All apps"
 
 
+def app_spec(run):
+    """The spec of the app that wrote ``run``, or None for a folder no app claims."""
+    return next((spec for spec in APPS if spec.name == run.app), None)
+
+
 def runs_table(runs):
-    """One row per run: app, id, name, state, creation time and its main metric."""
+    """One row per run: app, id, name, state, creation time and its headline metric."""
     rows = []
     for run in runs:
         status = run.status
+        spec = app_spec(run)
         rows.append(
             {
                 "app": run.app,
@@ -29,7 +36,7 @@ def runs_table(runs):
                 "name": status.get("name", ""),
                 "state": status["state"],
                 "created": str(status.get("created", ""))[:19].replace("T", " "),
-                "metric": metric_summary(run),
+                "metric": metric_summary(run, spec and spec.headline_metric),
             }
         )
     return pd.DataFrame(rows)
@@ -113,7 +120,8 @@ def render_run(run):
     with figures:
         render_figures(run)
     with export:
-        render_exports(run)
+        spec = app_spec(run)
+        render_exports(run, spec.exporters if spec else ())
     with delete:
         render_delete(run)
 
@@ -143,7 +151,7 @@ def main():
         return
     if not every_run:
         st.info("No runs yet: fine-tune a model on the Train page.")
-        st.page_link("shared/ui/train.py", label="Train", icon=":material/model_training:")
+        st.page_link("app_pages/train.py", label="Train", icon=":material/model_training:")
         return
     apps = [ALL_APPS, *sorted({run.app for run in every_run})]
     app = st.selectbox("App", apps, key=f"{KEY}_app")

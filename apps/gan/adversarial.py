@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from apps.gan.models import LATENT_DIM, DiffAugment
+from apps.gan.networks import LATENT_DIM, DiffAugment
 
 
 @keras.saving.register_keras_serializable(package="transferzoo")

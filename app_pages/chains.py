@@ -12,9 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from apps import get_app
+from apps.detection.predict import draw_detections
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
-from shared.ui.render import app_spec, crop, load_predictor
+from shared.ui.presentation import presentation_default
+from shared.ui.render import crop, load_predictor
 from shared.ui.samples import IMAGE_SAMPLES, audio_samples
 from shared.ui.widgets import escape_markdown, image_input, model_selector, show_error
 
@@ -31,7 +33,7 @@ def transcribe(audio, name, speech_ref):
         return None
     try:
         with st.spinner("Transcribing…"):
-            return predictor.transcribe(audio, source=name)
+            return predictor.predict(audio, source=name)
     except ValueError as error:
         show_error(error, hint="Try another recording.")
         return None
@@ -39,7 +41,7 @@ def transcribe(audio, name, speech_ref):
 
 def translate(text):
     """The translation of ``text`` with the translation app's default model, or None."""
-    spec = app_spec("translate")
+    spec = get_app("translate")
     predictor = load_predictor(spec, spec.default_model)
     if predictor is None:
         return None
@@ -112,8 +114,6 @@ def render_crops(classified):
 
 def detection_to_classification():
     """Image → boxes → each crop classified."""
-    from apps.detection.predict import draw_detections
-
     with st.sidebar:
         detector_ref = model_selector(get_app("detection"), f"{KEY}_detector", label="Detector")
         classifier_ref = model_selector(
@@ -149,6 +149,7 @@ def main():
     """Render the page: pick a chain, then run it."""
     st.title(":material/link: Chains")
     st.caption("One app's output becomes the next app's input.")
+    presentation_default(f"{KEY}_image_sample", "astronaut")
     chain = st.radio("Chain", CHAINS, horizontal=True, key=f"{KEY}_kind")
     if chain == CHAINS[0]:
         speech_to_translation()

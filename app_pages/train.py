@@ -11,12 +11,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from apps import APPS
 from shared.jobs import extract_zip, jobs_root, prune_uploads, start_job
 from shared.safe_zip import data_root
 from shared.ui.inputs import UPLOAD_LIMITS_MB, too_large
 from shared.ui.job_view import jobs_section
 from shared.ui.training_setup import (
-    DEMO_DATA,
     config_defaults,
     data_help,
     demo_dataset,
@@ -33,13 +33,13 @@ TFDS_NAME = re.compile(r"[a-z0-9_]+(/[A-Za-z0-9_.+-]+)*(:[0-9.]+)?")
 NAMED_SOURCE = re.compile(r"[a-z][a-z0-9_-]*(:[A-Za-z0-9_.-]+)?")
 
 
-def dataset_choice(app):
+def dataset_choice(spec):
     """The dataset widgets: ``(kind, value)`` with kind "demo", "folder", "zip" or "tfds"."""
-    sources = SOURCES if app in DEMO_DATA else SOURCES[1:]
+    sources = SOURCES if spec.demo_data is not None else SOURCES[1:]
     source = st.radio("Dataset", sources, horizontal=True, key=f"{KEY}_source")
-    hint = data_help(app)
+    hint = data_help(spec)
     if source == "Demo data":
-        st.caption(f"A small synthetic dataset: {DEMO_DATA[app]}.")
+        st.caption(f"A small synthetic dataset: {spec.demo_data.description}.")
         return "demo", None
     if source == "Path on the server":
         path = st.text_input("Folder or file", key=f"{KEY}_folder", help=f"Expected: {hint}.")
@@ -76,11 +76,11 @@ def extract_upload(uploaded):
         return None
 
 
-def resolve_dataset(app, kind, value):
+def resolve_dataset(spec, kind, value):
     """The ``--data`` value for ``(kind, value)``, or None after an ``st.error`` saying why."""
     if kind == "demo":
         with st.spinner("Writing the demo dataset…"):
-            return str(demo_dataset(app))
+            return str(demo_dataset(spec))
     if kind == "folder":
         if value and NAMED_SOURCE.fullmatch(value) and not Path(value).exists():
             return value  # the app's finetune checks it and says what it accepts
@@ -101,9 +101,9 @@ def resolve_dataset(app, kind, value):
     return f"tfds:{value}"
 
 
-def budget_choice(app):
+def budget_choice(spec):
     """``(epochs, time budget in seconds or None)`` from the budget widgets."""
-    default_epochs = int(config_defaults(app).get("epochs", 10))
+    default_epochs = int(config_defaults(spec).get("epochs", 10))
     kind = st.radio("Budget", ("Epochs", "Time"), horizontal=True, key=f"{KEY}_budget")
     if kind == "Epochs":
         epochs = st.number_input("Epochs", 1, 1000, min(default_epochs, 5), key=f"{KEY}_epochs")
@@ -116,29 +116,38 @@ def budget_choice(app):
     return int(epochs), float(minutes) * 60
 
 
-def start(app, title, mode, dataset, budget):
+def start(spec, mode, dataset, budget):
     """Check the dataset and start the job; returns the job or None."""
-    data = resolve_dataset(app, *dataset)
+    data = resolve_dataset(spec, *dataset)
     if data is None:
         return None
     epochs, time_budget_s = budget
-    args, total = finetune_args(app, data, mode=mode, epochs=epochs, time_budget_s=time_budget_s)
+    args, total = finetune_args(spec, data, mode=mode, epochs=epochs, time_budget_s=time_budget_s)
     what = f"{epochs} epochs" if time_budget_s is None else f"{time_budget_s / 60:g} min"
     where = "demo data" if dataset[0] == "demo" else Path(data).name or data
-    label = f"{title}, {mode or 'default mode'}, {what} on {where}"
-    return start_job(app, args, total_epochs=total, time_budget_s=time_budget_s, label=label)
+    label = f"{spec.title}, {mode or 'default mode'}, {what} on {where}"
+    return start_job(
+        spec.name,
+        args,
+        module=spec.finetune_module,
+        total_epochs=total,
+        time_budget_s=time_budget_s,
+        label=label,
+    )
 
 
 def new_job_form():
     """App, mode, dataset and budget, then the Start button."""
-    apps = dict(trainable_apps())
-    app = st.selectbox("App", list(apps), format_func=apps.get, key=f"{KEY}_app")
-    modes = mode_choices(app)
+    specs = {spec.name: spec for spec in trainable_apps(APPS)}
+    titles = {name: spec.title for name, spec in specs.items()}
+    app = st.selectbox("App", list(specs), format_func=titles.get, key=f"{KEY}_app")
+    spec = specs[app]
+    modes = mode_choices(spec)
     mode = st.selectbox("Mode", modes, key=f"{KEY}_mode_{app}") if modes else None
-    dataset = dataset_choice(app)
-    budget = budget_choice(app)
+    dataset = dataset_choice(spec)
+    budget = budget_choice(spec)
     if st.button("Start training", type="primary", key=f"{KEY}_start"):
-        job = start(app, apps[app], mode, dataset, budget)
+        job = start(spec, mode, dataset, budget)
         if job is not None:
             st.toast(f"Started {job.label}", icon=":material/model_training:")
 

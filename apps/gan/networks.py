@@ -9,7 +9,7 @@ a small pixel discriminator sits beside them: the ImageNet features barely see c
 brightness or a bright frame on a dark background, and without it the generator fooled them
 with exactly those. Its generator is FastGAN's shape (nearest upsampling + 3x3 convs), which
 unlike transposed convolutions gives no checkerboard for the frozen features to latch onto.
-Both models train through ``fit()`` (``train_step`` in ``apps.gan.trainer``).
+Both models train through ``fit()`` (``train_step`` in ``apps.gan.adversarial``).
 """
 
 import math

@@ -11,10 +11,7 @@ import streamlit as st
 
 from apps import APPS
 from shared.runs import list_runs
-from shared.ui.samples import PAGE_SAMPLES
 from shared.ui.widgets import weights_status
-
-ROOT = Path(__file__).resolve().parents[2]
 
 INTRO = (
     "TransferZoo is a zoo of small applications built on Keras 3 and transfer learning. "
@@ -24,20 +21,21 @@ INTRO = (
     "compare models side by side, chain apps together, or fine-tune one on your own data "
     "and pick the run in the app's model list."
 )
+ROOT = Path(__file__).resolve().parents[1]  # page links are relative to streamlit_app.py
 TOOLS = (
-    ("shared/ui/compare.py", "Compare models", ":material/compare:"),
-    ("shared/ui/chains.py", "Chain apps", ":material/link:"),
-    ("shared/ui/train.py", "Train on your data", ":material/model_training:"),
-    ("shared/ui/runs_page.py", "Browse runs", ":material/history:"),
+    ("app_pages/compare.py", "Compare models", ":material/compare:"),
+    ("app_pages/chains.py", "Chain apps", ":material/link:"),
+    ("app_pages/train.py", "Train on your data", ":material/model_training:"),
+    ("app_pages/runs.py", "Browse runs", ":material/history:"),
 )
 BADGES = {"converted": "green", "first use": "blue", "run": "green", "network": "orange"}
 
 
 def weights_badge(spec):
     """A coloured badge saying whether the default model's weights are ready."""
-    if spec.name == "gan":  # generates from a trained run; its bundled model is a feature net
+    if spec.default_model is None:  # it generates from a trained run
         try:
-            trained = bool(list_runs("gan", include_incomplete=False))
+            trained = bool(list_runs(spec.name, include_incomplete=False))
         except (OSError, ValueError):
             trained = False
         return ":green-badge[trained run ready]" if trained else ":orange-badge[needs a run]"
@@ -48,26 +46,26 @@ def weights_badge(spec):
 
 def app_card(spec):
     """One bordered card: title, description, default model, weights, links."""
-    page_file = ROOT / "apps" / spec.name / "page.py"
     with st.container(border=True):
         st.subheader(f"{spec.icon} {spec.title}")
         st.write(spec.description)
-        st.caption(f"Default model: `{spec.default_model}` — {weights_status(spec)}")
+        if spec.default_model is None:
+            st.caption("Generates from a model you train.")
+        else:
+            st.caption(f"Default model: `{spec.default_model}` — {weights_status(spec)}")
         st.markdown(weights_badge(spec))
-        if not page_file.is_file():
+        if spec.page is None:
             st.caption("Page coming soon.")
             return
-        page = f"apps/{spec.name}/page.py"
-        if spec.name in PAGE_SAMPLES:
-            sample = PAGE_SAMPLES[spec.name][1][0]
+        page = str(spec.page.relative_to(ROOT))
+        sample = spec.featured_sample
+        if sample is not None:
             st.page_link(
                 page,
                 label=f"Try it on “{sample}”",
                 icon=":material/play_circle:",
                 query_params={"sample": sample},
             )
-        elif spec.modality != "latent":  # the app pages open on their first sample
-            st.page_link(page, label="Try it on a sample", icon=":material/play_circle:")
         st.page_link(page, label=f"Open {spec.title}", icon=spec.icon)
 
 

@@ -1,0 +1,147 @@
+"""Train a DCGAN or a Projected GAN on an image set: FID/KID over time, sample grids per
+epoch, a wall-time budget, and a crash-safe backup each epoch that a resumed run continues.
+"""
+
+import shutil
+import time
+
+import keras
+
+from apps.gan.data import load_images
+from apps.gan.metrics import compute_fid_kid, get_feature_extractor
+from apps.gan.model import build_gan, generate, latent_vectors
+from apps.gan.predict import image_grid, save_images
+from shared import resumable
+from shared.atomic_io import atomic_write_json
+from shared.plots import save_history
+
+
+def prepare(config):
+    """The training images, ``(N, size, size, 3)`` in [-1, 1] (errors before any run exists)."""
+    images = load_images(
+        config.data, config.image_size, max_images=config.max_images, seed=config.seed
+    )
+    if len(images) < config.batch_size:
+        raise ValueError(
+            f"{config.data}: {len(images)} images, fewer than one batch ({config.batch_size})"
+        )
+    return images
+
+
+def train(images, config, plan, run, *, callbacks=(), verbose=1):
+    """Train the GAN per ``config`` (the plan's fields come from it too); returns the run's
+    metrics: the last FID/KID and their curve."""
+    run.set_status("running", architecture=config.architecture)
+    gan = build_gan(config)
+    curve = FidCurve(run, images, config, get_feature_extractor())
+    backup = _fit(gan, images, config, run, curve, callbacks, verbose)
+    gan.generator.save(run.model_path)
+    run.save_history({"gan": backup.history})
+    _plot_fid(curve.curve, run.artifact("fid.png"))
+    final = curve.curve[-1] if curve.curve else {}
+    shutil.rmtree(backup.folder, ignore_errors=True)  # the results are saved: done
+    run.set_status("running", fid=final.get("fid"))
+    return final | {
+        "curve": curve.curve,
+        "num_images": len(images),
+        "architecture": config.architecture,
+        "feature_network": curve.extractor.description,
+        "fid_samples": config.fid_samples,
+    }
+
+
+class FidCurve(keras.callbacks.Callback):
+    """Per epoch: a sample grid from fixed latents; every ``fid_every`` epochs FID/KID
+    against the real images (time spent measuring is excluded from the training clock);
+    stops training when the wall-time budget is spent. Its curve and clock are saved with
+    each backup, so a resumed run continues them."""
+
+    def __init__(self, run, real_images, config, extractor):
+        super().__init__()
+        self.run, self.real, self.config, self.extractor = run, real_images, config, extractor
+        self.fixed_latent = latent_vectors(64, config.seed)
+        self.curve, self.train_seconds, self._mark = [], 0.0, None
+
+    def resumable_state(self):
+        """The FID curve and the training clock at the end of the epoch being backed up."""
+        return {"curve": self.curve, "train_seconds": self.train_seconds}
+
+    def restore_state(self, state):
+        self.curve, self.train_seconds = list(state["curve"]), state["train_seconds"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # The clock runs from here to this callback's epoch end: FID measurements, sample
+        # grids and the checkpoint saves after it are not training time.
+        self._mark = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        budget = self.config.time_budget_minutes
+        elapsed = self.train_seconds + time.perf_counter() - self._mark
+        if budget and elapsed >= 60 * budget:
+            self.model.stop_training = True  # mid-epoch: the budget is not overshot
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.train_seconds += time.perf_counter() - self._mark
+        generator, config = self.model.generator, self.config
+        save_images(
+            [image_grid(generate(generator, self.fixed_latent))],
+            self.run.artifact("samples"),
+            prefix=f"epoch{epoch + 1:03d}",
+        )
+        last = epoch + 1 == self.params.get("epochs")
+        over_budget = bool(config.time_budget_minutes) and (
+            self.train_seconds >= 60 * config.time_budget_minutes
+        )
+        if (epoch + 1) % config.fid_every == 0 or last or over_budget:
+            fake = generate(generator, latent_vectors(config.fid_samples, 10_000 + epoch))
+            scores = compute_fid_kid(self.real[: config.fid_samples], fake, self.extractor)
+            self.curve.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_seconds": round(self.train_seconds, 2),
+                    **{k: scores[k] for k in ("fid", "kid", "kid_std")},
+                }
+            )
+            atomic_write_json(self.run.artifact("fid_curve.json"), self.curve)
+            if logs is not None:
+                logs.update(fid=scores["fid"], kid=scores["kid"])
+        if over_budget:
+            self.model.stop_training = True
+
+
+def _dataset(images, config):
+    import tensorflow as tf
+
+    # In an order set by (seed, epoch): a resumed run sees the batches of an uninterrupted one.
+    dataset = resumable.epoch_shuffled(images, config.seed)
+    return dataset.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _fit(gan, images, config, run, curve, callbacks, verbose):
+    """Train ``gan`` from its newest whole backup (one per epoch, written so that a kill
+    inside a write keeps the one before); returns the backup, whose ``history`` holds every
+    epoch, those before a resume included."""
+    backup = resumable.ResumableFit(run.artifact("backup"), config.seed, companions=[curve])
+    initial_epoch = backup.restore(gan)
+    resumable.trim_csv(run.artifact("history.csv"), initial_epoch)
+    gan.fit(
+        _dataset(images, config),
+        epochs=config.epochs,
+        # A run the time budget stopped trains no more: it only saves its results.
+        initial_epoch=config.epochs if backup.stopped else initial_epoch,
+        verbose=verbose,
+        shuffle=False,  # the dataset orders itself per epoch
+        callbacks=[
+            resumable.RunGuard(run.path),
+            curve,
+            keras.callbacks.CSVLogger(str(run.artifact("history.csv")), append=True),
+            backup,
+            *callbacks,
+        ],
+    )
+    return backup
+
+
+def _plot_fid(curve, path):
+    if curve:
+        save_history({"gan": {"fid": [row["fid"] for row in curve]}}, path, metrics=("fid",))

@@ -1,0 +1,131 @@
+"""Fine-tune an image classifier on a folder or ``tfds:`` dataset through the shared recipe.
+
+A stratified held-out split scores the run (accuracy, per-class report, confusion matrix);
+the run keeps the model as a keras-hub preset, its labels, curves and, on request, a
+SavedModel / TFLite export.
+"""
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from apps.image_classify import data as data_lib
+from apps.image_classify.model import (
+    base_image_size,
+    build_transfer_classifier,
+    save_classifier,
+    serving_model,
+    transfer_parts,
+)
+from shared.export import export_saved_model, export_tflite
+from shared.metrics import classification_report
+from shared.plots import save_confusion_matrix, save_history
+from shared.resumable import epoch_shuffled
+from shared.training import finetune
+
+
+@dataclass
+class Prepared:
+    """Checked inputs of a fine-tune."""
+
+    data: data_lib.ImageData
+    task: object  # the keras-hub ImageClassifier to train, with its new head
+
+
+def prepare(config):
+    """Load the images and build the classifier (errors before any run is created)."""
+    image_size = config.image_size or base_image_size(config.model, runs_dir=config.runs_dir)
+    data = data_lib.load_source(config.data, image_size, config.max_images_per_class)
+    task = build_transfer_classifier(
+        config.model,
+        len(data.class_names),
+        pretrained=config.mode != "scratch",
+        dropout=config.dropout,
+        runs_dir=config.runs_dir,
+    )
+    if config.image_size:
+        task.preprocessor.image_converter.image_size = (config.image_size, config.image_size)
+    return Prepared(data, task)
+
+
+def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
+    """Fine-tune per ``plan``; returns the run's metrics (the held-out classification report)."""
+    data, task = prepared.data, prepared.task
+    run.set_status("running", skipped=len(data.skipped))
+    train_set, val, evaluation = _datasets(data, config, task.preprocessor.image_converter)
+    parts = transfer_parts(task)
+    histories = finetune(
+        parts,
+        train_set,
+        val,
+        plan,
+        run,
+        augment=_augmenter() if config.augment else None,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    metrics = _finish(run, task, parts, histories, evaluation, data.class_names, config)
+    run.set_status("running", accuracy=metrics["accuracy"])
+    return metrics
+
+
+def _augmenter():
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.05, fill_mode="reflect"),
+            keras.layers.RandomZoom(0.1, fill_mode="reflect"),
+        ],
+        name="augment",
+    )
+
+
+def _finish(run, task, parts, histories, evaluation, class_names, config):
+    """Score the trained model, save it and its figures; returns the metrics."""
+    eval_dataset, eval_labels, split = evaluation
+    predicted = np.argmax(parts.model.predict(eval_dataset, verbose=0), axis=-1)
+    report = classification_report(eval_labels, predicted, class_names)
+    save_confusion_matrix(report["confusion_matrix"], class_names, run.artifact("confusion.png"))
+    save_history(histories, run.artifact("history.png"))
+    save_classifier(task, run.artifact("model"))
+    if config.export:
+        serving = serving_model(task)
+        saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
+        if "tflite" in config.export:
+            export_tflite(saved_model, run.artifact("export/model.tflite"))
+    run.save_labels(class_names)
+    run.save_history(histories)
+    return {key: value for key, value in report.items() if key != "per_class"} | {
+        "per_class": report["per_class"],
+        "split": split,
+    }
+
+
+def _epoch_shuffled_batches(images, labels, batch_size, preprocess, seed):
+    """Training batches in an order set by (seed, epoch): a resumed run sees the same order."""
+    import tensorflow as tf
+
+    dataset = epoch_shuffled((images, labels), seed).batch(batch_size)
+    dataset = dataset.map(
+        lambda x, y: (preprocess(tf.cast(x, "float32")), y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _datasets(data, config, preprocess):
+    """Stratified split → (train, val or None, (evaluation dataset, its labels, split name))."""
+    train_index, val_index = data_lib.stratified_split(
+        data.labels, config.validation_split, config.seed
+    )
+    batch = config.batch_size
+    train_set = _epoch_shuffled_batches(
+        data.images[train_index], data.labels[train_index], batch, preprocess, config.seed
+    )
+    if not len(val_index):  # no held-out split asked for: report on the training images
+        plain = data_lib.to_dataset(
+            data.images[train_index], data.labels[train_index], batch, preprocess
+        )
+        return train_set, None, (plain, data.labels[train_index], "train")
+    val = data_lib.to_dataset(data.images[val_index], data.labels[val_index], batch, preprocess)
+    return train_set, val, (val, data.labels[val_index], "validation")
