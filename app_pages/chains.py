@@ -84,7 +84,7 @@ def speech_to_translation():
 
 def classify_crops(image, detections, classifier):
     """``[(crop, detection, classification)]`` of the first ``MAX_CROPS`` detections."""
-    pairs = [(crop(image, found["box"]), found) for found in detections[:MAX_CROPS]]
+    pairs = [(crop(image, found.box), found) for found in detections[:MAX_CROPS]]
     pairs = [(piece, found) for piece, found in pairs if piece is not None]
     if not pairs:
         return []
@@ -99,11 +99,11 @@ def render_crops(classified):
     for index, (piece, found, result) in enumerate(classified):
         best = result.predictions[0]
         with columns[index % CROP_COLUMNS]:
-            st.image(piece, caption=f"{found['label']} → {best.label} ({best.score:.0%})")
+            st.image(piece, caption=f"{found.label} → {best.label} ({best.score:.0%})")
         rows.append(
             {
-                "detected": found["label"],
-                "detector score": round(float(found["score"]), 3),
+                "detected": found.label,
+                "detector score": round(found.score, 3),
                 "classified as": best.label,
                 "probability": round(best.score, 3),
                 "runner-up": result.predictions[1].label if len(result.predictions) > 1 else "",

@@ -36,10 +36,10 @@ WARMUP_CALLS = 5
 
 
 def detections_as_arrays(found):
-    """``(boxes, scores, labels)`` of a Predictor's dict detections (labels as names)."""
-    boxes = np.array([item["box"] for item in found], "float64").reshape(-1, 4)
-    scores = np.array([item["score"] for item in found], "float64")
-    return boxes, scores, [item["label"] for item in found]
+    """``(boxes, scores, labels)`` of a Predictor's ``Detection`` list (labels as names)."""
+    boxes = np.array([item.box for item in found], "float64").reshape(-1, 4)
+    scores = np.array([item.score for item in found], "float64")
+    return boxes, scores, [item.label for item in found]
 
 
 def final_evaluation(predictor, held_out):

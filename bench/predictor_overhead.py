@@ -41,7 +41,7 @@ def sample_images(size, count):
 def measure(predictor, images, warmup, repeats):
     """Interleaved timings of the Predictor path and the raw Keras call on one batch."""
     batch = np.stack(images).astype("float32")
-    model = predictor.model
+    model = predictor.task
 
     def run_predictor():
         return predictor.predict(images, top_k=5)
@@ -68,7 +68,7 @@ def measure(predictor, images, warmup, repeats):
 
 def check_agreement(predictor, images):
     """The Predictor's top class equals the raw call's argmax (same model, same inputs)."""
-    raw = np.asarray(predictor.model.predict_on_batch(np.stack(images).astype("float32")))
+    raw = np.asarray(predictor.task.predict_on_batch(np.stack(images).astype("float32")))
     ours = predictor.predict(images, top_k=1)
     top = [result.predictions[0] for result in ours]
     return {
@@ -99,7 +99,7 @@ def main(argv=None):
         "images": list(SAMPLE_IMAGES),
     }
     load_seconds, predictor = common.timed(Predictor.load, args.model)
-    size = predictor.loaded.image_size[0]
+    size = predictor.image_size[0]
     settings["image_size"] = size
     results = {}
     for batch_size, repeats in settings["repeats"].items():

@@ -46,10 +46,10 @@ def epoch_clock(start):
 
 
 def subset(images, labels, count, seed):
-    """A stratified subset of ``count`` images (``stratified_split``'s held-out part)."""
-    from apps.image_classify.data import stratified_split
+    """A stratified subset of ``count`` images (``split_indices``' held-out part)."""
+    from shared.splits import split_indices
 
-    _, chosen = stratified_split(labels, count / len(labels), seed)
+    _, chosen = split_indices(labels, count / len(labels), seed)
     return images[chosen], labels[chosen]
 
 

@@ -66,7 +66,8 @@ class AppSpec:
         description: one sentence for the Home page.
         modality: the input kind ("image", "audio", "text", "latent").
         models: the model references it accepts (default, bundled converters, hub presets).
-        predictor: the class with ``load(ref)`` and ``predict(inputs, source=...)``.
+        predictor: the class with ``load(ref)`` and ``predict(inputs, source=...)``, whose
+            results derive from ``shared.results.Result``.
         page: its Streamlit page script, or None.
         samples: sample name -> loader of the inputs its page offers (first: its featured one).
         compact: how Compare and Chains show its result; None keeps it off those pages.

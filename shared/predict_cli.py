@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
@@ -31,26 +31,45 @@ FAILED = 1
 INPUT_ERRORS = (ValueError, OSError)
 
 
-def add_arguments(parser, *, metavar, kind):
-    """The inputs and flags every predict command has: ``--model``, ``--json``/``--csv``,
-    ``--runs-dir``."""
-    parser.add_argument(
-        "inputs",
-        nargs="+",
-        metavar=metavar,
-        help=f"{kind} files, folders (searched recursively), quoted globs ('photos/*.jpg') "
-        "or .txt files listing paths, one per line",
+@dataclass(frozen=True, kw_only=True)
+class PredictOptions:
+    """The flags every predict command over input files has (``shared.cli`` builds them);
+    an app's predict config adds its ``inputs`` (see ``inputs_field``) and own flags."""
+
+    model: str | None = field(
+        default=None, metadata={"help": "model reference (bundled:, preset, run:)"}
     )
-    parser.add_argument("--model", default=None, help="model reference (bundled:, preset, run:)")
-    formats = parser.add_mutually_exclusive_group()
-    formats.add_argument("--json", action="store_true", help="one JSON object per input")
-    formats.add_argument("--csv", action="store_true", help="CSV with a header row")
-    parser.add_argument("--runs-dir", default=None, help="runs registry root")
+    json: bool = field(
+        default=False,
+        metadata={
+            "help": "one JSON object per input",
+            "action": "store_true",
+            "exclusive": "format",
+        },
+    )
+    csv: bool = field(
+        default=False,
+        metadata={"help": "CSV with a header row", "action": "store_true", "exclusive": "format"},
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
 
 
-def output_mode(args):
-    """``"json"``, ``"csv"`` or ``"text"`` from the parsed ``--json``/``--csv`` flags."""
-    return "json" if args.json else "csv" if args.csv else "text"
+def inputs_field(*, metavar, kind):
+    """The positional input paths of a predict config: ``inputs: tuple[str, ...] =
+    inputs_field(metavar="IMAGE", kind="image")``; one or more are required."""
+    return field(
+        metadata={
+            "help": f"{kind} files, folders (searched recursively), quoted globs "
+            "('photos/*.jpg') or .txt files listing paths, one per line",
+            "positional": True,
+            "metavar": metavar,
+        }
+    )
+
+
+def output_mode(config):
+    """``"json"``, ``"csv"`` or ``"text"`` from a config's ``json`` and ``csv`` switches."""
+    return "json" if config.json else "csv" if config.csv else "text"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Configuration of a detector fine-tune (CLI flags, config files, the UI)."""
+"""Configuration of the detection commands: fine-tune (CLI flags, config files, the UI),
+predict and evaluate."""
 
 from dataclasses import dataclass, field
 from typing import Literal
 
 from apps.detection.mtcnn_weights import convert_mtcnn
 from shared.models import ModelCatalog
+from shared.predict_cli import PredictOptions, inputs_field
 
 MODELS = ModelCatalog(
     name="detection",
@@ -77,3 +79,27 @@ class FinetuneConfig:
             raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")
+
+
+@dataclass(frozen=True)
+class PredictConfig(PredictOptions):
+    """``python -m apps.detection.predict``: images in, boxes out (optionally drawn)."""
+
+    inputs: tuple[str, ...] = inputs_field(metavar="IMAGE", kind="image")
+    score_threshold: float | None = field(
+        default=None, metadata={"help": "minimum score (none: the detector's own)"}
+    )
+    iou_threshold: float = field(default=0.5, metadata={"help": "NMS overlap limit"})
+    save_dir: str | None = field(default=None, metadata={"help": "also write drawn images here"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    """``python -m apps.detection.evaluate``: COCO mAP of a detector on a dataset."""
+
+    model: str | None = field(default=None, metadata={"help": "model reference"})
+    data: str = field(metadata={"help": "VOC/YOLO folder, COCO .json, tfds:NAME"})
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    json: bool = field(
+        default=False, metadata={"help": "print the report as JSON", "action": "store_true"}
+    )

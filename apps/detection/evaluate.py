@@ -1,13 +1,13 @@
 """COCO mAP (pycocotools) of a detector on a VOC / COCO / YOLO / TFDS dataset; the CLI."""
 
-import argparse
 import sys
 
 from apps.detection import data as data_lib
 from apps.detection.checks import load_checked
+from apps.detection.config import EvaluateConfig
 from apps.detection.metrics import coco_map
 from apps.detection.predict import Predictor
-from shared.cli import print_report
+from shared.cli import parse_command, print_report
 
 
 def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=0.5):
@@ -38,9 +38,9 @@ def evaluate(ref, source, *, runs_dir=None, score_threshold=0.01, iou_threshold=
         ).detections
         predictions.append(
             (
-                [d["box"] for d in found],
-                [d["score"] for d in found],
-                [known[d["label"].lower()] for d in found],
+                [d.box for d in found],
+                [d.score for d in found],
+                [known[d.label.lower()] for d in found],
             )
         )
     report = coco_map(truths, predictions, names)
@@ -60,16 +60,12 @@ def describe(report):
 
 
 def main(argv=None):
-    """``python -m apps.detection.evaluate --model REF --data SOURCE [--json]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.detection.evaluate")
-    parser.add_argument("--model", default=None, help="model reference")
-    parser.add_argument("--data", required=True, help="VOC/YOLO folder, COCO .json, tfds:NAME")
-    parser.add_argument("--runs-dir", default=None)
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
+    """``python -m apps.detection.evaluate --model REF --data SOURCE [--json]``; the flags
+    (or a ``--config`` file) are ``EvaluateConfig``'s."""
+    config = parse_command(EvaluateConfig, argv, prog="python -m apps.detection.evaluate")
     return print_report(
-        lambda: evaluate(args.model, args.data, runs_dir=args.runs_dir),
-        as_json=args.json,
+        lambda: evaluate(config.model, config.data, runs_dir=config.runs_dir),
+        as_json=config.json,
         describe=describe,
     )
 

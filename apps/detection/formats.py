@@ -13,7 +13,7 @@ import numpy as np
 
 from apps.detection.data import DetectionData, DetectionSample, check_inside, pixel_size
 from shared.images import IMAGE_EXTENSIONS
-from shared.models import is_offline
+from shared.tfds import tfds_load, tfds_source
 
 SOURCES_TEXT = (
     "Accepted: a COCO .json file, a VOC folder (Annotations/ + JPEGImages/, or .xml files "
@@ -245,13 +245,7 @@ def read_tfds_voc(name="voc/2007", split="train", *, skip_difficult=False, max_s
     Offline the dataset must already be prepared in the TFDS data dir."""
     import tensorflow_datasets as tfds
 
-    try:
-        dataset, info = tfds.load(name, split=split, with_info=True, download=not is_offline())
-    except Exception as error:  # tfds raises many types for a missing or unknown dataset
-        raise ValueError(
-            f"tfds:{name} split {split!r} could not be loaded ({error}). Offline, it must already "
-            f"be prepared in the TFDS data dir; otherwise use a VOC, COCO or YOLO folder"
-        ) from error
+    dataset, info = tfds_load(name, split, otherwise="a VOC, COCO or YOLO folder")
     samples = []
     for example in tfds.as_numpy(dataset.take(max_samples) if max_samples else dataset):
         image, objects = example["image"], example["objects"]
@@ -268,10 +262,9 @@ def read_tfds_voc(name="voc/2007", split="train", *, skip_difficult=False, max_s
 
 def load_detection_source(source):
     """``tfds:NAME[:SPLIT]``, a COCO ``.json``, a VOC folder or a YOLO folder → DetectionData."""
-    text = str(source)
-    if text.startswith("tfds:"):
-        name, _, split = text[5:].partition(":")
-        return read_tfds_voc(name or "voc/2007", split or "train")
+    if named := tfds_source(source):
+        name, split = named
+        return read_tfds_voc(name or "voc/2007", split)
     path = Path(source)
     if path.is_file() and path.suffix.lower() == ".json":
         return read_coco(path)

@@ -1,9 +1,10 @@
 """Load detectors: bundled MTCNN faces, fine-tuned CenterNet runs, keras-hub COCO presets.
 
 Every loaded detector has ``detect(image, score_threshold, iou_threshold)`` returning a list
-of ``{"box": [x1, y1, x2, y2] pixels, "score", "label", ...}``, best first.
+of ``Detection``, best first.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,31 @@ from apps.detection.train import prepare_image
 from shared.atomic_io import read_json
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
+from shared.results import fields_dict
 
 COCO_NAMES_FILE = Path(__file__).with_name("coco_classes.txt")
+
+
+@dataclass(kw_only=True)
+class Detection:
+    """One object a detector found in an image.
+
+    Attributes:
+        label: its class name ("face", "cup" ...).
+        score: the detector's confidence, 0 to 1.
+        box: ``[x1, y1, x2, y2]`` in the image's pixels.
+        keypoints: the five face landmarks ``{name: (x, y)}`` in pixels that MTCNN gives
+            (eyes, nose, mouth corners); None for other detectors.
+    """
+
+    label: str
+    score: float
+    box: list[float]
+    keypoints: dict | None = None
+
+    def to_dict(self):
+        """JSON-ready dict; ``keypoints`` only where the detector gives them."""
+        return fields_dict(self, leave_out=() if self.keypoints else ("keypoints",))
 
 
 def coco_names():
@@ -39,7 +63,7 @@ def nms(boxes, scores, iou_threshold):
     return np.asarray(keep, int)
 
 
-def _as_dicts(boxes, scores, labels, class_names, image_shape, iou_threshold):
+def _as_detections(boxes, scores, labels, class_names, image_shape, iou_threshold):
     height, width = image_shape[:2]
     boxes = np.clip(boxes, 0, [width, height, width, height])
     keep = []
@@ -48,11 +72,11 @@ def _as_dicts(boxes, scores, labels, class_names, image_shape, iou_threshold):
         keep += list(index[nms(boxes[index], scores[index], iou_threshold)])
     keep = sorted(keep, key=lambda i: -scores[i])
     return [
-        {
-            "box": [round(float(v), 1) for v in boxes[i]],
-            "score": float(scores[i]),
-            "label": class_names[int(labels[i])],
-        }
+        Detection(
+            label=class_names[int(labels[i])],
+            score=float(scores[i]),
+            box=[round(float(v), 1) for v in boxes[i]],
+        )
         for i in keep
     ]
 
@@ -71,7 +95,12 @@ class MTCNNFaces:
             boxes = np.array([face["box"] for face in faces], "float32")
             keep = nms(boxes, np.array([face["score"] for face in faces]), iou_threshold)
             faces = [faces[i] for i in keep]
-        return [face | {"label": "face"} for face in faces]
+        return [
+            Detection(
+                label="face", score=face["score"], box=face["box"], keypoints=face["keypoints"]
+            )
+            for face in faces
+        ]
 
 
 class CenterNetDetector:
@@ -89,7 +118,7 @@ class CenterNetDetector:
         )
         height, width = image.shape[:2]
         boxes = boxes * np.array([width, height, width, height]) / self.image_size
-        return _as_dicts(boxes, scores, labels, self.class_names, image.shape, iou_threshold)
+        return _as_detections(boxes, scores, labels, self.class_names, image.shape, iou_threshold)
 
 
 class HubDetector:
@@ -104,7 +133,7 @@ class HubDetector:
         scores = np.asarray(result["confidence"])[0]
         labels = np.asarray(result["labels"])[0].astype(int)
         valid = (scores >= score_threshold) & (labels >= 0)
-        return _as_dicts(
+        return _as_detections(
             boxes[valid], scores[valid], labels[valid], self.class_names, image.shape, iou_threshold
         )
 
@@ -114,7 +143,7 @@ def load_detector(ref=None, *, runs_dir=None):
     """Load a detector from any model reference (default ``bundled:mtcnn_faces``).
 
     Returns:
-        ``(detector, ref)`` where ``detector.detect(...)`` returns dict detections.
+        ``(detector, ref)`` where ``detector.detect(...)`` returns ``Detection`` lists.
     """
     resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     if resolved.kind == "bundled":

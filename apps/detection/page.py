@@ -21,7 +21,7 @@ TABLE_COLUMNS = ("label", "score", "x1", "y1", "x2", "y2")
 def detections_table(result):
     """One row per detection: label, score and the box corners in pixels (best first)."""
     rows = [
-        (found["label"], found["score"], *(round(float(value), 1) for value in found["box"]))
+        (found.label, found.score, *(round(float(value), 1) for value in found.box))
         for found in result.detections
     ]
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

@@ -1,37 +1,31 @@
 """Detect objects (or faces) in images; draw them; the predict CLI."""
 
-import argparse
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from apps.detection.model import load_detector
+from apps.detection.config import PredictConfig
+from apps.detection.model import Detection, load_detector
 from shared import predict_cli
-from shared.cli import report_error
+from shared.cli import parse_command, report_error
 from shared.images import IMAGE_EXTENSIONS, decode_image
 from shared.inputs import InputPaths
+from shared.results import Result
 
 CSV_COLUMNS = ("source", "label", "score", "x1", "y1", "x2", "y2", "model", "latency_ms", "error")
 
 
-@dataclass
-class Detections:
-    """What a detector found in one image: ``detections`` are dicts with ``box`` (x1, y1,
-    x2, y2 pixels), ``score``, ``label`` and, for faces, ``keypoints``."""
+@dataclass(kw_only=True)
+class Detections(Result):
+    """What a detector found in one image: its ``Detection`` list, best first, and the
+    image's ``(height, width)``."""
 
-    detections: list
-    model: str
-    latency_ms: float
+    detections: list[Detection]
     image_size: tuple
-    source: str | None = None
-
-    def to_dict(self):
-        """JSON-ready dict (the CLI's ``--json`` line)."""
-        return asdict(self)
 
 
 class Predictor:
@@ -61,45 +55,48 @@ class Predictor:
         start = time.perf_counter()
         found = self.detector.detect(image, **options)
         latency_ms = (time.perf_counter() - start) * 1000
-        return Detections(found, self.ref, latency_ms, tuple(image.shape[:2]), source)
+        return Detections(
+            detections=found,
+            image_size=tuple(image.shape[:2]),
+            model=self.ref,
+            latency_ms=latency_ms,
+            source=source,
+        )
 
 
 def draw_detections(image, detections, width=3):
-    """A copy of ``image`` with boxes, labels and scores (and face landmarks) drawn."""
+    """A copy of ``image`` with each ``Detection``'s box, label and score (and face
+    landmarks) drawn."""
     from PIL import Image, ImageDraw
 
     canvas = Image.fromarray(np.asarray(image).astype("uint8"))
     draw = ImageDraw.Draw(canvas)
     palette = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180)]
     for found in detections:  # one stable colour per class name, across processes
-        colour = palette[zlib.crc32(str(found["label"]).encode()) % len(palette)]
-        draw.rectangle(found["box"], outline=colour, width=width)
-        caption = f"{found['label']} {found['score']:.2f}"
-        x1, y1 = found["box"][:2]
+        colour = palette[zlib.crc32(str(found.label).encode()) % len(palette)]
+        draw.rectangle(found.box, outline=colour, width=width)
+        caption = f"{found.label} {found.score:.2f}"
+        x1, y1 = found.box[:2]
         text_box = draw.textbbox((x1, y1), caption)
         draw.rectangle((x1, y1 - (text_box[3] - text_box[1]) - 4, text_box[2] + 4, y1), fill=colour)
         draw.text((x1 + 2, y1 - (text_box[3] - text_box[1]) - 3), caption, fill=(255, 255, 255))
-        for x, y in found.get("keypoints", {}).values():
+        for x, y in (found.keypoints or {}).values():
             draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=colour)
     return np.asarray(canvas)
 
 
 def main(argv=None):
     """``python -m apps.detection.predict IMAGE|FOLDER|GLOB|LIST.txt... --model REF
-    [--json|--csv] [--save-dir DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.detection.predict")
-    predict_cli.add_arguments(parser, metavar="IMAGE", kind="image")
-    parser.add_argument("--score-threshold", type=float, default=None, help="minimum score")
-    parser.add_argument("--iou-threshold", type=float, default=0.5, help="NMS overlap limit")
-    parser.add_argument("--save-dir", default=None, help="also write drawn images here")
-    args = parser.parse_args(argv)
+    [--json|--csv] [--save-dir DIR]``; the flags (or a ``--config`` file) are
+    ``PredictConfig``'s."""
+    config = parse_command(PredictConfig, argv, prog="python -m apps.detection.predict")
     try:
-        inputs = InputPaths(args.inputs, IMAGE_EXTENSIONS)
-        predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
+        inputs = InputPaths(config.inputs, IMAGE_EXTENSIONS)
+        predictor = Predictor.load(config.model, runs_dir=config.runs_dir)
     except (ValueError, OSError) as error:
         return report_error(error)
 
-    options = {"score_threshold": args.score_threshold, "iou_threshold": args.iou_threshold}
+    options = {"score_threshold": config.score_threshold, "iou_threshold": config.iou_threshold}
     return predict_cli.run(
         inputs,
         decode=decode_image,
@@ -107,8 +104,8 @@ def main(argv=None):
             lambda image, source: predictor.predict(image, source=source, **options)
         ),
         output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
-        mode=predict_cli.output_mode(args),
-        after=DrawingSaver(args.save_dir) if args.save_dir else None,
+        mode=predict_cli.output_mode(config),
+        after=DrawingSaver(config.save_dir) if config.save_dir else None,
         unit="image",
     )
 
@@ -140,8 +137,8 @@ def describe(result):
         f"{result.latency_ms:.0f} ms)"
     ]
     for found in result.detections:
-        box = ", ".join(f"{value:.0f}" for value in found["box"])
-        lines.append(f"  {found['label']:<16} {found['score']:.2f}  [{box}]")
+        box = ", ".join(f"{value:.0f}" for value in found.box)
+        lines.append(f"  {found.label:<16} {found.score:.2f}  [{box}]")
     return "\n".join(lines)
 
 
@@ -150,8 +147,8 @@ def csv_rows(result):
     common = {"source": result.source, "model": result.model, "latency_ms": result.latency_ms}
     boxes = [
         common
-        | {"label": found["label"], "score": found["score"]}
-        | dict(zip(("x1", "y1", "x2", "y2"), found["box"]))
+        | {"label": found.label, "score": found.score}
+        | dict(zip(("x1", "y1", "x2", "y2"), found.box))
         for found in result.detections
     ]
     return boxes or [common]

@@ -30,7 +30,7 @@ def render_compact(result, image):
 
 def summary(result):
     """``3 found: cat, dog``."""
-    labels = sorted({str(found["label"]) for found in result.detections})
+    labels = sorted({found.label for found in result.detections})
     return f"{len(result.detections)} found" + (f": {', '.join(labels)}" if labels else "")
 
 

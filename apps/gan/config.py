@@ -1,4 +1,5 @@
-"""Configuration of a GAN training run (CLI flags, config files, the UI)."""
+"""Configuration of the GAN commands: training (CLI flags, config files, the UI), predict
+and evaluate."""
 
 from dataclasses import dataclass, field
 from typing import Literal
@@ -69,3 +70,43 @@ class FinetuneConfig:
             raise ValueError(f"feature_size must be >= 32, received {self.feature_size}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictConfig:
+    """``python -m apps.gan.predict``: PNG samples of a trained generator."""
+
+    model: str = field(metadata={"help": "a GAN run: run:<id>"})
+    num_samples: int = field(default=16, metadata={"help": "images to generate"})
+    seed: int = field(default=0, metadata={"help": "the same seed gives the same images"})
+    out: str = field(default="samples", metadata={"help": "folder for the PNG files"})
+    grid: bool = field(
+        default=False, metadata={"help": "also write grid.png", "action": "store_true"}
+    )
+    json: bool = field(
+        default=False, metadata={"help": "print the result as JSON", "action": "store_true"}
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    """``python -m apps.gan.evaluate``: FID and KID of a generator against real images."""
+
+    model: str = field(metadata={"help": "a GAN run: run:<id>"})
+    data: str = field(metadata={"help": "real images: folder, tfds:NAME[:SPLIT] or fashion-mnist"})
+    num_samples: int = field(default=1000, metadata={"help": "images per set"})
+    seed: int = field(
+        default=0, metadata={"help": "seeds the real subset, the latents and the KID subsets"}
+    )
+    network: str = field(
+        default="efficientnet_lite0",
+        metadata={
+            "help": "feature network: efficientnet_lite0 (bundled) or inception_v3 "
+            "(weights on disk)"
+        },
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    json: bool = field(
+        default=False, metadata={"help": "print the result as JSON", "action": "store_true"}
+    )

@@ -10,7 +10,7 @@ import numpy as np
 
 from shared.fashion_mnist import FASHION_NAMES, load_split
 from shared.images import IMAGE_EXTENSIONS, MAX_UNREADABLE_FRACTION, decode_image, resize_image
-from shared.models import is_offline
+from shared.tfds import tfds_load, tfds_source
 
 IMAGE_SIZES = (16, 32, 64, 128)
 MAX_DATASET_BYTES = 3 * 1024**3  # float32 images are kept in memory
@@ -145,13 +145,7 @@ def load_tfds_images(name, image_size, *, split="train", max_images=None, class_
     """
     import tensorflow_datasets as tfds
 
-    try:
-        dataset, info = tfds.load(name, split=split, with_info=True, download=not is_offline())
-    except Exception as error:  # tfds raises many types for a missing or unknown dataset
-        raise ValueError(
-            f"tfds:{name} could not be loaded ({error}). Offline, TFDS datasets must already "
-            f"be prepared in the TFDS data dir; otherwise use a folder of images or fashion-mnist"
-        ) from error
+    dataset, info = tfds_load(name, split, otherwise="a folder of images or fashion-mnist")
     label = _tfds_label(info, class_filter)
     images = []
     for example in tfds.as_numpy(dataset):
@@ -187,9 +181,9 @@ def load_images(source, image_size, *, max_images=None, seed=0, channels=3, clas
     check_image_size(image_size)
     source = str(source)
     options = {"max_images": max_images, "class_filter": class_filter}
-    if source.startswith("tfds:"):
-        name, _, split = source[5:].partition(":")
-        images = load_tfds_images(name, image_size, split=split or "train", **options)
+    if named := tfds_source(source):
+        name, split = named
+        images = load_tfds_images(name, image_size, split=split, **options)
     elif source == "fashion-mnist" or source.startswith("fashion-mnist:"):
         split = source.partition(":")[2] or "train"
         images = load_fashion_mnist(split, image_size, seed=seed, **options)

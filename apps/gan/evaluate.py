@@ -5,14 +5,14 @@ The numbers are only comparable between evaluations with the same feature networ
 the same sample counts: FID is biased upwards for small sets.
 """
 
-import argparse
 import sys
 
+from apps.gan.config import EvaluateConfig
 from apps.gan.data import load_images
 from apps.gan.metrics import compute_fid_kid, get_feature_extractor
 from apps.gan.model import generate, latent_vectors
 from apps.gan.predict import Predictor
-from shared.cli import print_report
+from shared.cli import parse_command, print_report
 
 # Fake latents come from another stream than the training-time FID (10_000 + epoch)
 # and the predict CLI (small seeds), so evaluating does not reuse the shown samples.
@@ -74,32 +74,19 @@ def describe(report):
 
 
 def main(argv=None):
-    """Parse flags, evaluate, print the scores (one JSON line with ``--json``)."""
-    parser = argparse.ArgumentParser(prog="python -m apps.gan.evaluate")
-    parser.add_argument("--model", required=True, help="a GAN run: run:<id>")
-    parser.add_argument(
-        "--data", required=True, help="real images: folder, tfds:NAME[:SPLIT] or fashion-mnist"
-    )
-    parser.add_argument("--num-samples", type=int, default=1000, help="images per set")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--network",
-        default="efficientnet_lite0",
-        help="feature network: efficientnet_lite0 (bundled) or inception_v3 (weights on disk)",
-    )
-    parser.add_argument("--runs-dir", default=None)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
+    """Parse the flags (or a ``--config`` file) into ``EvaluateConfig``, evaluate, print the
+    scores (one JSON line with ``--json``)."""
+    config = parse_command(EvaluateConfig, argv, prog="python -m apps.gan.evaluate")
     return print_report(
         lambda: evaluate(
-            args.model,
-            args.data,
-            num_samples=args.num_samples,
-            runs_dir=args.runs_dir,
-            seed=args.seed,
-            network=args.network,
+            config.model,
+            config.data,
+            num_samples=config.num_samples,
+            runs_dir=config.runs_dir,
+            seed=config.seed,
+            network=config.network,
         ),
-        as_json=args.json,
+        as_json=config.json,
         describe=describe,
     )
 

@@ -1,33 +1,37 @@
 """Sample a trained GAN: images from seeds, latent interpolation; the predict CLI."""
 
-import argparse
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from apps.gan.config import PredictConfig
 from apps.gan.model import generate, latent_vectors, load_generator
-from shared.cli import report_error
+from shared.cli import parse_command, report_error
+from shared.results import Result, fields_dict
 
 
-@dataclass
-class Samples:
-    """Generated images (uint8 arrays, not serialised) and the files written, if any."""
+@dataclass(kw_only=True)
+class Samples(Result):
+    """Generated images and the files written, if any; ``source`` stays None (a generator
+    has no input).
+
+    Attributes:
+        images: uint8 ``(N, S, S, 3)``.
+        seed: the seed of their latent vectors (the same seed gives the same images).
+        files: the PNG files they were saved to.
+    """
 
     images: np.ndarray
-    model: str
-    latency_ms: float
     seed: int
-    files: list = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
 
     def to_dict(self):
-        """JSON-ready dict (the CLI's ``--json`` line), without the pixel arrays."""
-        values = asdict(self)
-        values.pop("images")
-        return values | {"num_samples": len(self.images)}
+        """JSON-ready dict (the CLI's ``--json`` line): the image count, not the pixels."""
+        return fields_dict(self, leave_out=("images",)) | {"num_samples": len(self.images)}
 
 
 def image_grid(images, columns=8):
@@ -58,7 +62,8 @@ class Predictor:
             raise ValueError(f"num_samples must be at least 1, received {num_samples}")
         start = time.perf_counter()
         images = generate(self.generator, latent_vectors(num_samples, seed))
-        return Samples(images, self.ref, (time.perf_counter() - start) * 1000, seed)
+        latency_ms = (time.perf_counter() - start) * 1000
+        return Samples(images=images, seed=seed, model=self.ref, latency_ms=latency_ms)
 
     def interpolate(self, seed_a, seed_b, steps=8):
         """Images along the straight line between the first latents of two seeds."""
@@ -81,29 +86,23 @@ def save_images(images, directory, prefix="sample"):
 
 
 def main(argv=None):
-    """``python -m apps.gan.predict --model run:ID --num-samples N --seed S --out DIR``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.gan.predict")
-    parser.add_argument("--model", required=True, help="a GAN run: run:<id>")
-    parser.add_argument("--num-samples", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="samples", help="folder for the PNG files")
-    parser.add_argument("--grid", action="store_true", help="also write grid.png")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--runs-dir", default=None)
-    args = parser.parse_args(argv)
+    """``python -m apps.gan.predict --model run:ID --num-samples N --seed S --out DIR``; the
+    flags (or a ``--config`` file) are ``PredictConfig``'s."""
+    config = parse_command(PredictConfig, argv, prog="python -m apps.gan.predict")
     try:
-        samples = Predictor.load(args.model, runs_dir=args.runs_dir).predict(
-            args.num_samples, args.seed
+        samples = Predictor.load(config.model, runs_dir=config.runs_dir).predict(
+            config.num_samples, config.seed
         )
     except (ValueError, OSError) as error:
         return report_error(error)
-    samples.files = save_images(samples.images, args.out, prefix=f"seed{args.seed}")
-    if args.grid:
-        samples.files += save_images([image_grid(samples.images)], args.out, prefix="grid")
-    if args.json:
+    samples.files = save_images(samples.images, config.out, prefix=f"seed{config.seed}")
+    if config.grid:
+        samples.files += save_images([image_grid(samples.images)], config.out, prefix="grid")
+    if config.json:
         print(json.dumps(samples.to_dict()))
     else:
-        print(f"{len(samples.images)} images from {samples.model} (seed {args.seed}) in {args.out}")
+        count, seed, out = len(samples.images), config.seed, config.out
+        print(f"{count} images from {samples.model} (seed {seed}) in {out}")
     return 0
 
 

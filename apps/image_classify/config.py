@@ -1,9 +1,11 @@
-"""Configuration of an image-classification fine-tune (CLI flags, config files, the UI)."""
+"""Configuration of the image-classification commands: fine-tune (CLI flags, config files,
+the UI), predict and evaluate."""
 
 from dataclasses import dataclass, field
 from typing import Literal
 
 from shared.image_backbones import IMAGE_BACKBONES
+from shared.predict_cli import PredictOptions, inputs_field
 
 MODELS = IMAGE_BACKBONES  # the classifiers are the image backbones the other image apps use
 
@@ -79,3 +81,33 @@ class FinetuneConfig:
         unknown = set(self.export) - {"saved_model", "tflite"}
         if unknown:
             raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")
+
+
+@dataclass(frozen=True)
+class PredictConfig(PredictOptions):
+    """``python -m apps.image_classify.predict``: images in, top-k classes out."""
+
+    inputs: tuple[str, ...] = inputs_field(metavar="IMAGE", kind="image")
+    top_k: int = field(default=5, metadata={"help": "classes per image"})
+    batch_size: int = field(default=16, metadata={"help": "images per batch"})
+
+    def validate(self):
+        """Raise ``ValueError`` for a batch size or top-k below 1."""
+        if self.batch_size < 1 or self.top_k < 1:
+            raise ValueError("--batch-size and --top-k must be at least 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    """``python -m apps.image_classify.evaluate``: accuracy of a model on a dataset."""
+
+    model: str | None = field(default=None, metadata={"help": "model reference"})
+    data: str = field(metadata={"help": "class-per-folder directory or tfds:NAME[:SPLIT] (test)"})
+    batch_size: int = field(default=32, metadata={"help": "images per batch"})
+    max_images_per_class: int | None = field(
+        default=None, metadata={"help": "cap images per class"}
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    json: bool = field(
+        default=False, metadata={"help": "print the report as JSON", "action": "store_true"}
+    )

@@ -13,7 +13,7 @@ from shared.images import (
     decode_image,
     resize_image,
 )
-from shared.models import is_offline
+from shared.tfds import tfds_load, tfds_source
 
 MAX_DATASET_BYTES = 3 * 1024**3  # decoded images are kept in memory at the model's size
 logger = logging.getLogger(__name__)
@@ -100,15 +100,9 @@ def load_tfds(name, image_size, split="train", max_per_class=None):
     """Load a TFDS image-classification dataset split into memory."""
     import tensorflow_datasets as tfds
 
-    try:
-        dataset, info = tfds.load(
-            name, split=split, as_supervised=True, with_info=True, download=not is_offline()
-        )
-    except Exception as error:  # tfds raises many types for a missing or unknown dataset
-        raise ValueError(
-            f"tfds:{name} could not be loaded ({error}). Offline, TFDS datasets must already "
-            f"be prepared in the TFDS data dir; otherwise use a class-per-folder directory"
-        ) from error
+    dataset, info = tfds_load(
+        name, split, otherwise="a class-per-folder directory", as_supervised=True
+    )
     class_names = list(info.features["label"].names)
     if split in info.splits:
         count = info.splits[split].num_examples
@@ -128,25 +122,10 @@ def load_tfds(name, image_size, split="train", max_per_class=None):
 
 def load_source(source, image_size, max_per_class=None, *, tfds_split="train"):
     """``tfds:NAME[:SPLIT]`` (default split ``tfds_split``) or a folder path → ``ImageData``."""
-    if str(source).startswith("tfds:"):
-        name, _, split = str(source)[5:].partition(":")
-        return load_tfds(name, image_size, split or tfds_split, max_per_class=max_per_class)
+    if named := tfds_source(source, tfds_split):
+        name, split = named
+        return load_tfds(name, image_size, split, max_per_class=max_per_class)
     return load_folder(source, image_size, max_per_class)
-
-
-def stratified_split(labels, fraction, seed):
-    """Indices ``(train, val)`` with ``fraction`` of each class held out (at least one each
-    when a class has two or more images)."""
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for label in np.unique(labels):
-        indices = rng.permutation(np.flatnonzero(labels == label))
-        count = int(round(fraction * len(indices)))
-        if fraction > 0 and len(indices) > 1:
-            count = min(max(count, 1), len(indices) - 1)
-        val += list(indices[:count])
-        train += list(indices[count:])
-    return np.sort(np.asarray(train, int)), np.sort(np.asarray(val, int))
 
 
 def to_dataset(images, labels, batch_size, preprocess, *, shuffle=False, seed=0):

@@ -1,13 +1,13 @@
 """Accuracy, per-class precision/recall and confusion matrix of a classifier on a dataset."""
 
-import argparse
 import sys
 
 import numpy as np
 
 from apps.image_classify import data as data_lib
-from apps.image_classify.model import load_classifier
-from shared.cli import print_report
+from apps.image_classify.config import EvaluateConfig
+from apps.image_classify.model import image_size_of, load_classifier
+from shared.cli import parse_command, print_report
 from shared.metrics import classification_report
 
 
@@ -34,21 +34,22 @@ def evaluate(ref, source, *, batch_size=32, runs_dir=None, max_per_class=None):
 
     Dataset classes are matched to the model's classes by name.
     """
-    loaded = load_classifier(ref, runs_dir=runs_dir)
-    data = data_lib.load_source(source, loaded.image_size[0], max_per_class, tfds_split="test")
-    mapping = _map_to_model_labels(data.class_names, loaded.labels)
-    predicted = predict_labels(loaded.model, data.images, batch_size)
-    report = classification_report(mapping[data.labels], predicted, loaded.labels)
+    task, labels, ref = load_classifier(ref, runs_dir=runs_dir)
+    size = image_size_of(task)[0]
+    data = data_lib.load_source(source, size, max_per_class, tfds_split="test")
+    mapping = _map_to_model_labels(data.class_names, labels)
+    predicted = predict_labels(task, data.images, batch_size)
+    report = classification_report(mapping[data.labels], predicted, labels)
     used = sorted(set(mapping.tolist()) | set(predicted.tolist()))
-    report["per_class"] = {loaded.labels[i]: report["per_class"][loaded.labels[i]] for i in used}
+    report["per_class"] = {labels[i]: report["per_class"][labels[i]] for i in used}
     matrix = np.asarray(report["confusion_matrix"])[np.ix_(used, used)]
     report["confusion_matrix"] = matrix.tolist()
-    report["confusion_labels"] = [loaded.labels[i] for i in used]
+    report["confusion_labels"] = [labels[i] for i in used]
     # Macro averages over the classes in play, not over all (e.g. 1000 ImageNet) outputs.
     for key in ("precision", "recall"):
         values = [scores[key] for scores in report["per_class"].values()]
         report[f"macro_{key}"] = float(np.mean(values)) if values else 0.0
-    report["model"] = loaded.ref
+    report["model"] = ref
     return report
 
 
@@ -64,26 +65,18 @@ def describe(report):
 
 
 def main(argv=None):
-    """``python -m apps.image_classify.evaluate --model REF --data SOURCE [--json]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.image_classify.evaluate")
-    parser.add_argument("--model", default=None, help="model reference")
-    parser.add_argument(
-        "--data", required=True, help="class-per-folder directory or tfds:NAME[:SPLIT] (test)"
-    )
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-images-per-class", type=int, default=None)
-    parser.add_argument("--runs-dir", default=None)
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
+    """``python -m apps.image_classify.evaluate --model REF --data SOURCE [--json]``; the
+    flags (or a ``--config`` file) are ``EvaluateConfig``'s."""
+    config = parse_command(EvaluateConfig, argv, prog="python -m apps.image_classify.evaluate")
     return print_report(
         lambda: evaluate(
-            args.model,
-            args.data,
-            batch_size=args.batch_size,
-            runs_dir=args.runs_dir,
-            max_per_class=args.max_images_per_class,
+            config.model,
+            config.data,
+            batch_size=config.batch_size,
+            runs_dir=config.runs_dir,
+            max_per_class=config.max_images_per_class,
         ),
-        as_json=args.json,
+        as_json=config.json,
         describe=describe,
     )
 

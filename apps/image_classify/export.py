@@ -11,8 +11,8 @@ def export_classifier(run):
     """Write ``export/saved_model`` and ``export/model.tflite`` of an image-classifier run."""
     saved_model = run.artifact("export/saved_model")
     if not saved_model.is_dir():
-        loaded = load_classifier(run.ref, runs_dir=run.path.parent.parent)
-        export_saved_model(serving_model(loaded.model), saved_model)
+        task, _, _ = load_classifier(run.ref, runs_dir=run.path.parent.parent)
+        export_saved_model(serving_model(task), saved_model)
     export_tflite(saved_model, run.artifact(TFLITE))
 
 

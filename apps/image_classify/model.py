@@ -1,6 +1,5 @@
 """Build and load image classifiers (keras-hub ``ImageClassifier`` tasks)."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from apps.image_classify.config import MODELS
@@ -16,25 +15,6 @@ LABELS_FILE = Path(__file__).with_name("imagenet_classes.txt")
 def imagenet_labels():
     """The 1000 ImageNet-1k class names, index-aligned with the models' outputs."""
     return LABELS_FILE.read_text(encoding="utf-8").splitlines()
-
-
-@dataclass
-class LoadedClassifier:
-    """A classifier ready to predict.
-
-    Attributes:
-        model: the keras-hub ``ImageClassifier`` (outputs logits; has a preprocessor).
-        labels: class names, index-aligned with the outputs.
-        ref: the model reference it was loaded from.
-        imagenet: True when the outputs are the ImageNet-1k classes.
-        image_size: (height, width) the preprocessor resizes to.
-    """
-
-    model: object
-    labels: list
-    ref: str
-    imagenet: bool
-    image_size: tuple
 
 
 def _load_task(location):
@@ -62,16 +42,17 @@ def load_classifier(ref=None, *, runs_dir=None):
         runs_dir: runs registry root.
 
     Returns:
-        A ``LoadedClassifier``.
+        ``(task, labels, ref)``: the keras-hub ``ImageClassifier`` (outputs logits; has a
+        preprocessor), its class names index-aligned with the outputs, and the reference
+        it was loaded from.
     """
     resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
-    model = _load_task(resolved.location)
-    num_outputs = int(model.output_shape[-1])
+    task = _load_task(resolved.location)
+    num_outputs = int(task.output_shape[-1])
     labels = _labels_for(resolved, num_outputs)
     if len(labels) != num_outputs:
         raise ValueError(f"{resolved.ref}: model has {num_outputs} outputs, {len(labels)} labels")
-    imagenet = resolved.run is None and labels == imagenet_labels()
-    return LoadedClassifier(model, labels, resolved.ref, imagenet, image_size_of(model))
+    return task, labels, resolved.ref
 
 
 def _labels_for(resolved, num_outputs):

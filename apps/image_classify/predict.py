@@ -1,19 +1,21 @@
 """Predict ImageNet (or fine-tuned) classes for images; Grad-CAM heatmaps; the predict CLI."""
 
-import argparse
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from apps.image_classify.config import PredictConfig
 from apps.image_classify.gradcam import gradcam_heatmap
-from apps.image_classify.model import load_classifier
+from apps.image_classify.model import image_size_of, load_classifier
 from shared import predict_cli
-from shared.cli import report_error
+from shared.cli import parse_command, report_error
 from shared.devices import compile_step
 from shared.images import IMAGE_EXTENSIONS, decode_image, resize_image
 from shared.inputs import InputPaths
+from shared.numeric import softmax
+from shared.results import Result
 
 
 @dataclass
@@ -25,38 +27,29 @@ class Prediction:
     score: float
 
 
-@dataclass
-class Classification:
-    """The top-k classes for one image."""
+@dataclass(kw_only=True)
+class Classification(Result):
+    """The top-k classes for one image, best first."""
 
-    predictions: list
-    model: str
-    latency_ms: float
-    source: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    def to_dict(self):
-        """JSON-ready dict (the CLI's ``--json`` line)."""
-        return asdict(self)
-
-
-def softmax(logits):
-    """Numerically stable softmax over the last axis (numpy)."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+    predictions: list[Prediction]
 
 
 RANKED_FIELDS = ("index", "label", "score")
 
 
 class Predictor:
-    """Classify images with one loaded model; the CLI, the UI and the tests share it."""
+    """Classify images with one loaded model; the CLI, the UI and the tests share it.
 
-    def __init__(self, loaded):
-        self.loaded = loaded
-        self.model = loaded.model
-        self.labels = loaded.labels
+    Attributes:
+        task: the keras-hub ``ImageClassifier`` (outputs logits; has a preprocessor).
+        labels: class names, index-aligned with its outputs.
+        ref: the model reference it was loaded from.
+        image_size: (height, width) its preprocessor resizes to.
+    """
+
+    def __init__(self, task, labels, ref):
+        self.task, self.labels, self.ref = task, labels, ref
+        self.image_size = image_size_of(task)
         # Preprocessing and model in one compiled graph, without Keras' per-call data
         # handling (``predict_on_batch`` preprocesses eagerly). The warm-up's batch shape is
         # traced exactly; a second batch size generalises it, so varying sizes (the UI's
@@ -73,15 +66,15 @@ class Predictor:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
-        predictor = cls(load_classifier(ref, runs_dir=runs_dir))
-        height, width = predictor.loaded.image_size
+        predictor = cls(*load_classifier(ref, runs_dir=runs_dir))
+        height, width = predictor.image_size
         predictor.logits([np.zeros((height, width, 3), "uint8")] * batch_size)
         return predictor
 
     def _forward(self, batch):
-        preprocessor = getattr(self.model, "preprocessor", None)
+        preprocessor = getattr(self.task, "preprocessor", None)
         inputs = batch if preprocessor is None else preprocessor(batch)
-        return self.model(inputs, training=False)
+        return self.task(inputs, training=False)
 
     def resize(self, images):
         """Resize RGB images to the model's input size and stack them into a float batch.
@@ -89,8 +82,7 @@ class Predictor:
         Scaling is left to the model's preprocessor (applied in ``forward``), so the batch
         stays in [0, 255].
         """
-        size = self.loaded.image_size
-        resized = [resize_image(np.asarray(image), size) for image in images]
+        resized = [resize_image(np.asarray(image), self.image_size) for image in images]
         return np.stack(resized).astype("float32")
 
     def logits(self, images):
@@ -121,8 +113,12 @@ class Predictor:
         sources = source if isinstance(source, (list, tuple)) else [source] * len(batch)
         for row, name in zip(probabilities, sources):
             order = np.argsort(-row)[:top_k]
-            preds = [Prediction(int(i), self.labels[i], float(row[i])) for i in order]
-            results.append(Classification(preds, self.loaded.ref, latency_ms, name))
+            ranked = [Prediction(int(i), self.labels[i], float(row[i])) for i in order]
+            results.append(
+                Classification(
+                    predictions=ranked, model=self.ref, latency_ms=latency_ms, source=name
+                )
+            )
         return results[0] if single else results
 
     def gradcam(self, image, class_index=None):
@@ -131,8 +127,8 @@ class Predictor:
         Returns:
             An (H, W) float32 array in [0, 1], the size of ``image``.
         """
-        inputs = self.model.preprocessor(self.resize([image]))
-        return gradcam_heatmap(self.model, inputs, image.shape[:2], class_index)
+        inputs = self.task.preprocessor(self.resize([image]))
+        return gradcam_heatmap(self.task, inputs, image.shape[:2], class_index)
 
 
 def describe(result):
@@ -166,23 +162,17 @@ def _decoder(image_size):
 
 def main(argv=None):
     """``python -m apps.image_classify.predict IMAGE|FOLDER|GLOB|LIST.txt... --model REF
-    [--json|--csv]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.image_classify.predict")
-    predict_cli.add_arguments(parser, metavar="IMAGE", kind="image")
-    parser.add_argument("--top-k", type=int, default=5, help="classes per image (default: 5)")
-    parser.add_argument("--batch-size", type=int, default=16, help="images per batch")
-    args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.top_k < 1:
-        parser.error("--batch-size and --top-k must be at least 1")
+    [--json|--csv]``; the flags (or a ``--config`` file) are ``PredictConfig``'s."""
+    config = parse_command(PredictConfig, argv, prog="python -m apps.image_classify.predict")
     try:
-        inputs = InputPaths(args.inputs, IMAGE_EXTENSIONS)
+        inputs = InputPaths(config.inputs, IMAGE_EXTENSIONS)
         # A batch never bigger than the input count: 3 images are not padded to 16.
-        batch_size = min(args.batch_size, len(inputs))
-        predictor = Predictor.load(args.model, runs_dir=args.runs_dir, batch_size=batch_size)
+        batch_size = min(config.batch_size, len(inputs))
+        predictor = Predictor.load(config.model, runs_dir=config.runs_dir, batch_size=batch_size)
     except (ValueError, OSError) as error:
         return report_error(error)
-    mode = predict_cli.output_mode(args)
-    return predict_inputs(predictor, inputs, top_k=args.top_k, batch_size=batch_size, mode=mode)
+    mode = predict_cli.output_mode(config)
+    return predict_inputs(predictor, inputs, top_k=config.top_k, batch_size=batch_size, mode=mode)
 
 
 def predict_inputs(predictor, inputs, *, top_k=5, batch_size=16, mode="text"):
@@ -201,7 +191,7 @@ def predict_inputs(predictor, inputs, *, top_k=5, batch_size=16, mode="text"):
     top_k = min(top_k, len(predictor.labels))
     return predict_cli.run(
         inputs,
-        decode=_decoder(predictor.loaded.image_size),
+        decode=_decoder(predictor.image_size),
         predict=lambda images, sources: predictor.predict(images, top_k=top_k, source=sources),
         output=predict_cli.Output(describe, csv_columns(top_k), csv_rows),
         mode=mode,

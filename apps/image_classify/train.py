@@ -22,6 +22,7 @@ from shared.export import export_saved_model, export_tflite
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
 from shared.resumable import epoch_shuffled
+from shared.splits import split_indices
 from shared.training import finetune
 
 
@@ -115,9 +116,7 @@ def _epoch_shuffled_batches(images, labels, batch_size, preprocess, seed):
 
 def _datasets(data, config, preprocess):
     """Stratified split → (train, val or None, (evaluation dataset, its labels, split name))."""
-    train_index, val_index = data_lib.stratified_split(
-        data.labels, config.validation_split, config.seed
-    )
+    train_index, val_index = split_indices(data.labels, config.validation_split, config.seed)
     batch = config.batch_size
     train_set = _epoch_shuffled_batches(
         data.images[train_index], data.labels[train_index], batch, preprocess, config.seed

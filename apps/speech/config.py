@@ -1,10 +1,12 @@
-"""Configuration of a speech fine-tune (CLI flags, config files, the UI)."""
+"""Configuration of the speech commands: fine-tune (CLI flags, config files, the UI),
+predict and evaluate."""
 
 from dataclasses import dataclass, field
 from typing import Literal
 
 from apps.speech.weights import convert_whisper_tiny_en
 from shared.models import ModelCatalog
+from shared.predict_cli import PredictOptions, inputs_field
 
 MODELS = ModelCatalog(
     name="speech",
@@ -82,3 +84,33 @@ class FinetuneConfig:
             )
         if not 1 <= self.clip_seconds <= 30:
             raise ValueError(f"clip_seconds must be in [1, 30], received {self.clip_seconds}")
+
+
+@dataclass(frozen=True)
+class PredictConfig(PredictOptions):
+    """``python -m apps.speech.predict``: audio clips in, transcripts out."""
+
+    inputs: tuple[str, ...] = inputs_field(metavar="CLIP", kind="audio (WAV/FLAC/OGG/MP3)")
+    beam_size: int = field(default=1, metadata={"help": "1 = greedy"})
+    timestamps: bool = field(
+        default=False, metadata={"help": "segment start/end times", "action": "store_true"}
+    )
+
+    def validate(self):
+        """Raise ``ValueError`` for a beam size below 1."""
+        if self.beam_size < 1:
+            raise ValueError("--beam-size must be at least 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    """``python -m apps.speech.evaluate``: word error rate of a model on a manifest."""
+
+    model: str | None = field(default=None, metadata={"help": "model reference"})
+    data: str = field(metadata={"help": "CSV/TSV manifest: path, text columns"})
+    beam_size: int = field(default=1, metadata={"help": "1 = greedy"})
+    limit: int | None = field(default=None, metadata={"help": "first N clips only"})
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    json: bool = field(
+        default=False, metadata={"help": "print the report as JSON", "action": "store_true"}
+    )

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from shared.audio import AUDIO_EXTENSIONS, decode_audio
-from shared.models import is_offline
 from shared.sources import is_inside, utf8_text
+from shared.tfds import tfds_load
 
 _PATH_COLUMNS = ("path", "file", "audio", "filename", "wav")
 _TEXT_COLUMNS = ("text", "transcript", "sentence", "transcription")
@@ -133,15 +133,9 @@ def load_tfds_clips(name, seconds, split="train", max_per_class=None):
     """A TFDS audio-classification set (e.g. ``speech_commands``) → ``ClipData``."""
     import tensorflow_datasets as tfds
 
-    try:
-        dataset, info = tfds.load(
-            name, split=split, as_supervised=True, with_info=True, download=not is_offline()
-        )
-    except Exception as error:  # tfds raises many types for missing datasets
-        raise ValueError(
-            f"tfds:{name} could not be loaded ({error}); offline it must be "
-            "prepared in the TFDS data dir"
-        ) from error
+    dataset, info = tfds_load(
+        name, split, otherwise="a folder of clips per class", as_supervised=True
+    )
     names = list(info.features["label"].names)
     length, counts = int(seconds * 16000), np.zeros(len(names), int)
     clips, labels = [], []

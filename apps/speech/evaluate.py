@@ -1,14 +1,14 @@
 """Word error rate of a speech model on (audio, transcript) pairs; the evaluate CLI."""
 
-import argparse
 import re
 import sys
 import unicodedata
 
+from apps.speech.config import EvaluateConfig
 from apps.speech.data import read_manifest
 from apps.speech.predict import Predictor
 from shared.audio import decode_audio
-from shared.cli import print_report
+from shared.cli import parse_command, print_report
 
 _NUMBERS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -86,24 +86,18 @@ def describe(report):
 
 
 def main(argv=None):
-    """``python -m apps.speech.evaluate --model REF --data MANIFEST [--json]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.speech.evaluate")
-    parser.add_argument("--model", default=None, help="model reference")
-    parser.add_argument("--data", required=True, help="CSV/TSV manifest: path, text columns")
-    parser.add_argument("--beam-size", type=int, default=1)
-    parser.add_argument("--limit", type=int, default=None, help="first N clips only")
-    parser.add_argument("--runs-dir", default=None)
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
+    """``python -m apps.speech.evaluate --model REF --data MANIFEST [--json]``; the flags
+    (or a ``--config`` file) are ``EvaluateConfig``'s."""
+    config = parse_command(EvaluateConfig, argv, prog="python -m apps.speech.evaluate")
     return print_report(
         lambda: evaluate(
-            args.model,
-            args.data,
-            beam_size=args.beam_size,
-            runs_dir=args.runs_dir,
-            limit=args.limit,
+            config.model,
+            config.data,
+            beam_size=config.beam_size,
+            runs_dir=config.runs_dir,
+            limit=config.limit,
         ),
-        as_json=args.json,
+        as_json=config.json,
         describe=describe,
     )
 

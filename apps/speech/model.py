@@ -13,6 +13,7 @@ from apps.speech.hub import HubWhisperTokenizer, MoonshineTranscriber
 from apps.speech.tokenizer import METADATA_FILE, WhisperTextTokenizer
 from shared.model_files import reports_load_failures
 from shared.models import resolve_model_ref
+from shared.numeric import softmax
 
 SAMPLE_RATE = 16000
 
@@ -128,9 +129,7 @@ class LoadedKeywordModel:
         clip = fit_length(audio, int(self.clip_seconds * SAMPLE_RATE))[None]
         num_mels = int(self.model.input_shape[-1])
         logits = self.model.predict_on_batch(audio_features(num_mels, self.clip_seconds, clip))
-        logits = np.asarray(logits, "float64")[0]
-        exp = np.exp(logits - logits.max())
-        return exp / exp.sum()
+        return softmax(np.asarray(logits, "float64")[0])
 
 
 def _keyword_model(location, resolved):

@@ -1,18 +1,19 @@
 """Transcribe speech with Whisper (30-second windows that follow the speech, see
 ``windows.py``; cached decoding); the predict CLI."""
 
-import argparse
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from apps.speech.config import PredictConfig
 from apps.speech.decoding import DecodeOptions
 from apps.speech.model import SAMPLE_RATE, load_transcriber
 from apps.speech.search import beam_search, greedy
 from apps.speech.windows import (
     WINDOW_SECONDS,
+    Segment,
     complete_segments,
     quiet_start,
     segments_from_tokens,
@@ -20,26 +21,28 @@ from apps.speech.windows import (
 )
 from shared import predict_cli
 from shared.audio import AUDIO_EXTENSIONS, decode_audio
-from shared.cli import report_error
+from shared.cli import parse_command, report_error
 from shared.inputs import InputPaths
+from shared.results import Result
 
 
-@dataclass
-class Transcript:
-    """What a Whisper model heard in one clip."""
+@dataclass(kw_only=True)
+class Transcript(Result):
+    """What a speech model heard in one clip.
+
+    Attributes:
+        text: the transcript (a keyword model: its top label).
+        audio_seconds: the clip's length.
+        real_time_factor: processing time over audio time (below 1: faster than real time).
+        segments: timed ``Segment`` pieces of the text, when asked for timestamps.
+        labels: a keyword model's top classes, ``{"label", "score"}`` each, best first.
+    """
 
     text: str
-    model: str
-    latency_ms: float
     audio_seconds: float
     real_time_factor: float
-    segments: list = field(default_factory=list)
-    source: str | None = None
-    labels: list = field(default_factory=list)  # [{label, score}] for keyword models
-
-    def to_dict(self):
-        """JSON-ready dict (the CLI's ``--json`` line)."""
-        return asdict(self)
+    segments: list[Segment] = field(default_factory=list)
+    labels: list[dict] = field(default_factory=list)
 
 
 class Predictor:
@@ -185,21 +188,16 @@ def csv_rows(result):
 
 def main(argv=None):
     """``python -m apps.speech.predict CLIP|FOLDER|GLOB|LIST.txt... --model REF
-    [--beam-size N] [--timestamps] [--json|--csv]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.speech.predict")
-    predict_cli.add_arguments(parser, metavar="CLIP", kind="audio (WAV/FLAC/OGG/MP3)")
-    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default)")
-    parser.add_argument("--timestamps", action="store_true", help="segment start/end times")
-    args = parser.parse_args(argv)
-    if args.beam_size < 1:
-        parser.error("--beam-size must be at least 1")
+    [--beam-size N] [--timestamps] [--json|--csv]``; the flags (or a ``--config`` file) are
+    ``PredictConfig``'s."""
+    config = parse_command(PredictConfig, argv, prog="python -m apps.speech.predict")
     try:
-        inputs = InputPaths(args.inputs, AUDIO_EXTENSIONS)
-        predictor = Predictor.load(args.model, runs_dir=args.runs_dir)
+        inputs = InputPaths(config.inputs, AUDIO_EXTENSIONS)
+        predictor = Predictor.load(config.model, runs_dir=config.runs_dir)
     except (ValueError, OSError) as error:
         return report_error(error)
 
-    options = {"beam_size": args.beam_size, "timestamps": args.timestamps}
+    options = {"beam_size": config.beam_size, "timestamps": config.timestamps}
     return predict_cli.run(
         inputs,
         decode=decode_audio,
@@ -207,7 +205,7 @@ def main(argv=None):
             lambda clip, source: predictor.predict(clip, source=source, **options)
         ),
         output=predict_cli.Output(describe, CSV_COLUMNS, csv_rows),
-        mode=predict_cli.output_mode(args),
+        mode=predict_cli.output_mode(config),
         unit="clip",
     )
 

@@ -10,6 +10,7 @@ from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
 from shared.resumable import epoch_shuffled
 from shared.splits import split_indices
+from shared.tfds import tfds_source
 from shared.training import TransferParts, finetune
 
 
@@ -23,9 +24,10 @@ class Prepared:
 
 def prepare(config):
     """Load the clips and the base Whisper model (errors before any run is created)."""
-    if config.data.startswith("tfds:"):
+    if named := tfds_source(config.data):
+        name, split = named
         clips = data_lib.load_tfds_clips(
-            config.data[5:], config.clip_seconds, max_per_class=config.max_per_class
+            name, config.clip_seconds, split, max_per_class=config.max_per_class
         )
     else:
         clips = data_lib.load_clip_folder(config.data, config.clip_seconds)

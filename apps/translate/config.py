@@ -1,8 +1,10 @@
-"""Configuration of a translation fine-tune (CLI flags, config files, the UI)."""
+"""Configuration of the translation commands: fine-tune (CLI flags, config files, the UI),
+predict and evaluate."""
 
 from dataclasses import dataclass, field
 from typing import Literal
 
+from apps.translate.text import MAX_CHARACTERS
 from apps.translate.weights import convert_bergamot_en_pt, convert_bergamot_pt_en
 from shared.models import ModelCatalog
 
@@ -66,3 +68,45 @@ class FinetuneConfig:
             raise ValueError(
                 f"validation_split must be in (0, 1), received {self.validation_split}"
             )
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """``python -m apps.translate.predict``: texts (or text files) in, translations out."""
+
+    texts: tuple[str, ...] = field(
+        default=(), metadata={"help": "text to translate", "positional": True, "metavar": "TEXT"}
+    )
+    file: tuple[str, ...] = field(
+        default=(), metadata={"help": "a UTF-8 text file (repeatable)", "action": "append"}
+    )
+    direction: Literal["en-pt", "pt-en"] = field(
+        default="en-pt", metadata={"help": "the bundled model's language pair"}
+    )
+    model: str | None = field(
+        default=None, metadata={"help": "model reference (none: the --direction's model)"}
+    )
+    target_language: str | None = field(
+        default=None, metadata={"help": "T5 presets: German|French|..."}
+    )
+    beam_size: int = field(default=1, metadata={"help": "1 = greedy"})
+    alternatives: int = field(default=1, metadata={"help": "candidates to return"})
+    max_characters: int = field(default=MAX_CHARACTERS, metadata={"help": "longest text accepted"})
+    json: bool = field(
+        default=False, metadata={"help": "one JSON object per input", "action": "store_true"}
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluateConfig:
+    """``python -m apps.translate.evaluate``: BLEU and chrF of a model on parallel pairs."""
+
+    model: str | None = field(default=None, metadata={"help": "model reference"})
+    data: str = field(metadata={"help": ".tsv/.csv pairs, tfds:NAME, bible:SRC-TGT"})
+    max_pairs: int = field(default=500, metadata={"help": "score at most N pairs"})
+    beam_size: int = field(default=1, metadata={"help": "1 = greedy"})
+    json: bool = field(
+        default=False, metadata={"help": "print one JSON object", "action": "store_true"}
+    )
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})

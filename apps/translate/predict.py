@@ -1,15 +1,16 @@
 """Translate text: sentence splitting, batched cached decoding; the predict CLI."""
 
-import argparse
 import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from apps.translate.config import PredictConfig
 from apps.translate.model import load_translator
 from apps.translate.text import MAX_CHARACTERS, clean_text, decode_text_bytes, split_sentences
-from shared.cli import report_error
+from shared.cli import parse_command, report_error
+from shared.results import Result
 
 DIRECTION_MODELS = {"en-pt": "bundled:bergamot_en_pt", "pt-en": "bundled:bergamot_pt_en"}
 MAX_BEAM_SIZE = 8
@@ -17,22 +18,26 @@ MAX_BEAM_SIZE = 8
 WARM_UP = (["Hello."], ["Good morning, how are you today?", "Thank you."])
 
 
-@dataclass
-class Translation:
-    """A translated text, sentence by sentence, with alternatives when beam search ran."""
+@dataclass(kw_only=True)
+class Translation(Result):
+    """A translated text, sentence by sentence, with alternatives when beam search ran.
+
+    ``source`` is where the text came from (a file name), when given.
+
+    Attributes:
+        translation: the whole text translated.
+        source_text: the text translated, as cleaned.
+        direction: like "en-pt".
+        alternatives: other whole-text translations, best first (beam search only).
+        sentences: per sentence, ``{"source", "translation", "alternatives"}`` with each
+            alternative ``{"text", "score"}``, best first.
+    """
 
     translation: str
-    model: str
-    latency_ms: float
-    source_text: str  # the text translated, as cleaned
+    source_text: str
     direction: str
-    source: str | None = None  # where the text came from (a file name), when given
-    alternatives: list = field(default_factory=list)  # whole-text alternatives, best first
-    sentences: list = field(default_factory=list)  # [{source, translation, alternatives}]
-
-    def to_dict(self):
-        """JSON-ready dict (the CLI's ``--json`` line)."""
-        return asdict(self)
+    alternatives: list[str] = field(default_factory=list)
+    sentences: list[dict] = field(default_factory=list)
 
     def sentence_rows(self):
         """Per sentence: source, best translation and its score (a table's rows)."""
@@ -131,10 +136,10 @@ class Predictor:
         )
 
 
-def _inputs(args):
+def _inputs(config):
     """``(text, source)`` of each input: the texts given (no source), then each file's."""
-    inputs = [(text, None) for text in args.texts]
-    for path in args.file or ():
+    inputs = [(text, None) for text in config.texts]
+    for path in config.file:
         inputs.append((decode_text_bytes(Path(path).read_bytes(), name=path), path))
     if not inputs:
         raise ValueError("give the text to translate, or --file FILE")
@@ -142,38 +147,29 @@ def _inputs(args):
 
 
 def main(argv=None):
-    """``python -m apps.translate.predict "TEXT" [--file F] [--model REF] [--json]``."""
-    parser = argparse.ArgumentParser(prog="python -m apps.translate.predict")
-    parser.add_argument("texts", nargs="*", metavar="TEXT", help="text to translate")
-    parser.add_argument("--file", action="append", help="a UTF-8 text file (repeatable)")
-    parser.add_argument("--direction", choices=sorted(DIRECTION_MODELS), default="en-pt")
-    parser.add_argument("--model", default=None, help="model reference (default per direction)")
-    parser.add_argument("--target-language", default=None, help="T5 presets: German|French|...")
-    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy (default)")
-    parser.add_argument("--alternatives", type=int, default=1, help="candidates to return")
-    parser.add_argument(
-        "--max-characters", type=int, default=MAX_CHARACTERS, help="longest text accepted"
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON object per input")
-    parser.add_argument("--runs-dir", default=None, help="runs registry root")
-    args = parser.parse_args(argv)
+    """``python -m apps.translate.predict "TEXT" [--file F] [--model REF] [--json]``; the
+    flags (or a ``--config`` file) are ``PredictConfig``'s."""
+    config = parse_command(PredictConfig, argv, prog="python -m apps.translate.predict")
     try:
-        inputs = _inputs(args)
-        model = args.model or DIRECTION_MODELS[args.direction]
+        inputs = _inputs(config)
+        model = config.model or DIRECTION_MODELS[config.direction]
         predictor = Predictor.load(
-            model, runs_dir=args.runs_dir, target_language=args.target_language
+            model, runs_dir=config.runs_dir, target_language=config.target_language
         )
         options = dict(
-            beam_size=args.beam_size,
-            num_alternatives=args.alternatives,
-            max_characters=args.max_characters,
+            beam_size=config.beam_size,
+            num_alternatives=config.alternatives,
+            max_characters=config.max_characters,
         )
         results = [predictor.predict(text, source=source, **options) for text, source in inputs]
     except (ValueError, OSError) as error:
         return report_error(error)
     for result in results:
-        print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.translation)
-        for alternative in [] if args.json else result.alternatives:
+        if config.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+            continue
+        print(result.translation)
+        for alternative in result.alternatives:
             print(f"  or: {alternative}")
     return 0
 

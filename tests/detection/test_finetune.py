@@ -79,12 +79,12 @@ def test_predictor_reloads_the_run_and_matches_the_evaluate_path(trained, scene_
     )
     keep = scores >= SCORE_THRESHOLD
     expected = sorted(zip(boxes[keep].tolist(), labels[keep].tolist()))
-    got = sorted((d["box"], predictor.class_names.index(d["label"])) for d in found)
+    got = sorted((d.box, predictor.class_names.index(d.label)) for d in found)
     assert [label for _, label in got] == [label for _, label in expected]
     np.testing.assert_allclose([box for box, _ in got], [box for box, _ in expected], atol=0.1)
     for truth, label in zip(sample.boxes, sample.labels):  # and each object is found
         assert any(
-            d["label"] == run.labels[label] and iou(np.array(d["box"]), truth) > 0.5 for d in found
+            d.label == run.labels[label] and iou(np.array(d.box), truth) > 0.5 for d in found
         ), (truth, found)
 
 

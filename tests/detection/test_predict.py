@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from apps.detection.model import Detection
 from apps.detection.predict import Predictor, draw_detections, main
 
 KEYPOINTS = {"left_eye", "right_eye", "nose", "mouth_left", "mouth_right"}
@@ -36,11 +37,12 @@ def test_bundled_model_finds_the_astronauts_face(predictor, astronaut):
     assert result.image_size == (512, 512) and result.latency_ms > 0
     assert predictor.class_names == ["face"]
     [face] = result.detections
-    assert face["label"] == "face" and 0.9 < face["score"] <= 1.0
-    x1, y1, x2, y2 = face["box"]
+    assert isinstance(face, Detection)
+    assert face.label == "face" and 0.9 < face.score <= 1.0
+    x1, y1, x2, y2 = face.box
     assert 0 <= x1 < x2 <= 512 and 0 <= y1 < y2 <= 512
-    assert set(face["keypoints"]) == KEYPOINTS
-    for x, y in face["keypoints"].values():
+    assert set(face.keypoints) == KEYPOINTS
+    for x, y in face.keypoints.values():
         assert x1 <= x <= x2 and y1 <= y <= y2
 
 
@@ -61,6 +63,8 @@ def test_cli_prints_one_json_line(astronaut_png, capsys):
     assert face["label"] == "face" and 0 < face["score"] <= 1
     assert len(face["box"]) == 4 and all(isinstance(value, (int, float)) for value in face["box"])
     assert 0 <= face["box"][0] < face["box"][2] <= 512
+    assert set(face["keypoints"]) == KEYPOINTS
+    assert all(len(point) == 2 for point in face["keypoints"].values())
 
 
 @pytest.mark.real_weights
@@ -86,14 +90,25 @@ def test_cli_refuses_a_file_that_is_not_an_image(tmp_path, capsys):
 def test_draw_detections_draws_on_a_copy(astronaut):
     original = astronaut.copy()
     detections = [
-        {"box": [180.0, 60.0, 265.0, 170.0], "score": 0.99, "label": "face"},
-        {"box": [10.0, 300.0, 120.0, 500.0], "score": 0.4, "label": "person"},
+        Detection(label="face", score=0.99, box=[180.0, 60.0, 265.0, 170.0]),
+        Detection(label="person", score=0.4, box=[10.0, 300.0, 120.0, 500.0]),
     ]
     drawn = draw_detections(astronaut, detections)
     assert drawn.shape == astronaut.shape and drawn.dtype == np.uint8
     assert not np.array_equal(drawn, astronaut)
     np.testing.assert_array_equal(astronaut, original)
     assert np.array_equal(draw_detections(astronaut, []), astronaut)
+
+
+def test_a_detection_without_keypoints_has_none_in_its_json():
+    found = Detection(label="cup", score=np.float32(0.5), box=[1.0, 2.0, 3.0, 4.0])
+    assert json.loads(json.dumps(found.to_dict())) == {
+        "label": "cup",
+        "score": 0.5,
+        "box": [1.0, 2.0, 3.0, 4.0],
+    }
+    face = Detection(label="face", score=0.9, box=[0, 0, 1, 1], keypoints={"nose": (0.5, 0.5)})
+    assert face.to_dict()["keypoints"] == {"nose": [0.5, 0.5]}
 
 
 def test_hub_preset_offline_names_the_offline_choice(monkeypatch):

@@ -88,25 +88,6 @@ def test_mostly_unreadable_images_are_an_error_listing_them(tmp_path):
     assert "fine.png" not in message
 
 
-def test_stratified_split_keeps_every_class_and_is_deterministic():
-    labels = np.array([0] * 10 + [1] * 5 + [2] * 2)
-    train, val = data_lib.stratified_split(labels, 0.2, seed=3)
-    assert sorted(np.concatenate([train, val]).tolist()) == list(range(17))
-    for label in (0, 1, 2):
-        assert (labels[train] == label).any() and (labels[val] == label).any()
-    assert np.bincount(labels[val]).tolist() == [2, 1, 1]
-    again = data_lib.stratified_split(labels, 0.2, seed=3)
-    np.testing.assert_array_equal(train, again[0])
-    np.testing.assert_array_equal(val, again[1])
-    others = [data_lib.stratified_split(labels, 0.2, seed=seed)[1] for seed in range(4, 10)]
-    assert any(not np.array_equal(val, other) for other in others)
-
-
-def test_stratified_split_without_validation():
-    train, val = data_lib.stratified_split(np.array([0, 0, 1, 1]), 0.0, seed=0)
-    assert train.tolist() == [0, 1, 2, 3] and val.tolist() == []
-
-
 def _mock_tfds_dir(tfds, name, data_dir, num_examples):
     """Write the real metadata of ``name`` with a train split of ``num_examples``, so that
     ``tfds.testing.mock_data`` knows the split sizes (it works offline)."""

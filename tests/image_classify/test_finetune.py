@@ -119,7 +119,7 @@ def test_reloaded_run_predicts_like_the_trained_model(trained, shapes_folder, mo
     images = load_folder(shapes_folder, 32).images[::2]
     expected = np.asarray(task.predict(images.astype("float32"), verbose=0))
     predictor = Predictor.load(run.ref, runs_dir=runs_dir)
-    assert predictor.labels == CLASS_NAMES and predictor.loaded.image_size == (32, 32)
+    assert predictor.labels == CLASS_NAMES and predictor.image_size == (32, 32)
     np.testing.assert_allclose(predictor.logits(list(images)), expected, rtol=1e-4, atol=1e-5)
     top_labels = [result.predictions[0].label for result in predictor.predict(list(images))]
     assert top_labels == [CLASS_NAMES[index] for index in expected.argmax(axis=-1)]

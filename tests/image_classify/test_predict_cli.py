@@ -34,7 +34,7 @@ def loads(monkeypatch):
     def load_and_count(cls, *args, **options):
         predictor = original(cls, *args, **options)
         predictor.model_calls = 0
-        model_class, model_call = type(predictor.model), type(predictor.model).call
+        model_class, model_call = type(predictor.task), type(predictor.task).call
 
         def counting_call(model, *call_args, **call_options):
             # In a compiled function the Python body runs only while tracing.

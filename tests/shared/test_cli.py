@@ -186,3 +186,117 @@ def test_yaml_exponent_floats_are_read_as_floats(tmp_path):
     assert config.learning_rate == 0.001
     with pytest.raises(ValueError, match="'learning_rate' expects float, got 'fast'"):
         cli.config_from_dict(ToyConfig, {"learning_rate": "fast"})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CommandConfig:
+    inputs: tuple[str, ...] = dataclasses.field(
+        metadata={"help": "Files to read.", "positional": True, "metavar": "FILE"}
+    )
+    data: str = dataclasses.field(metadata={"help": "Dataset."})
+    tag: tuple[str, ...] = dataclasses.field(
+        default=(), metadata={"help": "A tag (repeatable).", "action": "append"}
+    )
+    json: bool = dataclasses.field(
+        default=False,
+        metadata={"help": "JSON lines.", "action": "store_true", "exclusive": "format"},
+    )
+    csv: bool = dataclasses.field(
+        default=False,
+        metadata={"help": "CSV rows.", "action": "store_true", "exclusive": "format"},
+    )
+    top_k: int = dataclasses.field(default=5, metadata={"help": "Classes per input."})
+
+    def validate(self):
+        if self.top_k < 1:
+            raise ValueError("--top-k must be at least 1")
+
+
+def test_positional_store_true_and_append_arguments():
+    config, _ = cli.parse_config(
+        CommandConfig, ["a.png", "b.png", "--tag", "x", "--data", "d", "--tag", "y", "--json"]
+    )
+    assert config.inputs == ("a.png", "b.png")
+    assert config.tag == ("x", "y")
+    assert (config.json, config.csv, config.data) == (True, False, "d")
+
+
+def test_help_of_positional_switch_and_required_flag(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_config(CommandConfig, ["--help"])
+    output = " ".join(capsys.readouterr().out.split())
+    assert "FILE [FILE ...]" in output and "[--json | --csv]" in output
+    assert "Files to read." in output and "--no-json" not in output
+    assert "JSON lines. --csv" in output  # a switch shows no default
+    assert "Dataset. (required)" in output
+    assert "Classes per input. (default: 5)" in output
+
+
+def test_a_positional_with_a_default_is_optional():
+    optional = dataclasses.make_dataclass(
+        "Optional",
+        [
+            (
+                "texts",
+                tuple[str, ...],
+                dataclasses.field(default=(), metadata={"positional": True}),
+            )
+        ],
+    )
+    assert cli.parse_config(optional, [])[0].texts == ()
+    assert cli.parse_config(optional, ["a", "b"])[0].texts == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["a.png"], "the following arguments are required: --data"),
+        ([], "the following arguments are required: FILE"),
+        (
+            ["a.png", "--data", "d", "--json", "--csv"],
+            "argument --csv: not allowed with argument --json",
+        ),
+    ],
+)
+def test_usage_errors_exit_with_status_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_config(CommandConfig, argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_config_file_gives_required_values_and_is_checked_with_the_flags(tmp_path, capsys):
+    config_file = tmp_path / "settings.yaml"
+    config_file.write_text("data: from-file\ncsv: true\n")
+    config, _ = cli.parse_config(CommandConfig, ["a.png", "--config", str(config_file)])
+    assert (config.data, config.csv) == ("from-file", True)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_config(CommandConfig, ["a.png", "--config", str(config_file), "--json"])
+    assert exit_info.value.code == 2
+    assert "argument --csv: not allowed with argument --json" in capsys.readouterr().err
+
+
+def test_parse_command_validates_and_reports_bad_usage(tmp_path, capsys):
+    config = cli.parse_command(CommandConfig, ["a.png", "--data", "d", "--top-k", "2"], prog="toy")
+    assert config.top_k == 2
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_command(CommandConfig, ["a.png", "--data", "d", "--top-k", "0"], prog="toy")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith("toy: error: --top-k must be at least 1\n")
+    config_file = tmp_path / "settings.yaml"
+    config_file.write_text("top_kk: 3\n")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_command(CommandConfig, ["a.png", "--config", str(config_file)], prog="toy")
+    assert exit_info.value.code == 2
+    assert "unknown config keys ['top_kk']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("annotation", "default", "action"),
+    [(bool, True, "store_true"), (int, 0, "store_true"), (str, "", "append")],
+)
+def test_unsupported_actions_are_refused(annotation, default, action):
+    field = dataclasses.field(default=default, metadata={"action": action})
+    bad = dataclasses.make_dataclass("Bad", [("value", annotation, field)])
+    with pytest.raises(TypeError, match="'value'"):
+        cli.build_parser(bad)

@@ -5,11 +5,11 @@ import io
 import itertools
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pytest
 
-from shared import predict_cli
+from shared import cli, predict_cli
 
 
 @dataclass
@@ -179,3 +179,27 @@ def test_progress_on_a_terminal_for_many_inputs_and_stdout_stays_json(monkeypatc
 def test_batch_size_must_be_positive():
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         run(["n-1"], batch_size=0)
+
+
+@dataclass(frozen=True)
+class ToyPredictConfig(predict_cli.PredictOptions):
+    inputs: tuple[str, ...] = predict_cli.inputs_field(metavar="IMAGE", kind="image")
+    top_k: int = field(default=5, metadata={"help": "classes per image"})
+
+
+def test_the_shared_predict_flags_and_output_mode(capsys):
+    config, _ = cli.parse_config(ToyPredictConfig, ["a.png", "photos", "--csv", "--top-k", "2"])
+    assert config.inputs == ("a.png", "photos") and config.top_k == 2
+    assert (config.model, config.runs_dir) == (None, None)
+    assert predict_cli.output_mode(config) == "csv"
+    assert predict_cli.output_mode(ToyPredictConfig(inputs=("a",), json=True)) == "json"
+    assert predict_cli.output_mode(ToyPredictConfig(inputs=("a",))) == "text"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_config(ToyPredictConfig, ["a.png", "--json", "--csv"])
+    assert exit_info.value.code == 2
+    assert "argument --csv: not allowed with argument --json" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.parse_config(ToyPredictConfig, ["--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "[--model MODEL] [--json | --csv] [--runs-dir RUNS_DIR]" in usage
+    assert "IMAGE [IMAGE ...]" in usage and "quoted globs ('photos/*.jpg')" in usage

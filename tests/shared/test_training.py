@@ -7,6 +7,7 @@ import pytest
 from apps.image_classify import data as data_lib
 from shared import runs
 from shared.efficientnet_lite import backbone_config
+from shared.splits import split_indices
 from shared.training import TrainingPlan, finetune
 from shared.unfreeze import block_groups, unfreeze_top_blocks
 
@@ -53,7 +54,7 @@ def _weights(layers):
 def datasets():
     """Preprocessed (train, val) ``tf.data`` batches of the synthetic shapes."""
     data = data_lib.synthetic_shapes(num_per_class=5, image_size=IMAGE_SIZE)
-    train_index, val_index = data_lib.stratified_split(data.labels, 0.2, seed=0)
+    train_index, val_index = split_indices(data.labels, 0.2, seed=0)
 
     def scale(images):
         return images / 127.5 - 1.0

@@ -1,10 +1,12 @@
 """The predict CLI and Predictor on the bundled EN→PT model."""
 
 import json
+import typing
 
 import pytest
 
-from apps.translate.predict import main
+from apps.translate.config import PredictConfig
+from apps.translate.predict import DIRECTION_MODELS, main
 
 
 def test_cli_json_prints_translation(capsys):
@@ -41,6 +43,20 @@ def test_cli_bad_input_is_one_line_error(argv, message, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
+
+
+def test_cli_directions_are_the_bundled_pairs():
+    choices = typing.get_args(typing.get_type_hints(PredictConfig)["direction"])
+    assert sorted(choices) == sorted(DIRECTION_MODELS)
+    assert DIRECTION_MODELS[PredictConfig().direction] == "bundled:bergamot_en_pt"
+
+
+def test_cli_reads_a_config_file(tmp_path, capsys):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("texts: [Obrigado.]\ndirection: pt-en\njson: true\n", encoding="utf-8")
+    assert main(["--config", str(settings)]) == 0
+    (result,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert result["direction"] == "pt-en" and "thank" in result["translation"].lower()
 
 
 def test_cli_non_utf8_file(tmp_path, capsys):

@@ -1,10 +1,12 @@
 """An app plugs in through its spec alone: a toy app from the tests folder, added to the spec
 table and nowhere else, appears on Home, Compare, Train and Runs and works there."""
 
+import time
+
 import pytest
 
 import apps
-from shared import runs
+from shared import jobs, runs
 from tests.ui import apptest
 from tests.ui.toy_app import SPEC as TOY
 
@@ -49,12 +51,28 @@ def test_compare_runs_the_toy_and_shows_its_compact_result(with_toy):
     assert "Latency" in [metric.label for metric in at.metric]
 
 
-def test_train_offers_the_toy_with_its_modes_and_demo_data(with_toy):
+def test_train_trains_the_toy_on_its_demo_data_and_runs_shows_the_run(with_toy, monkeypatch):
+    monkeypatch.delenv(jobs.JOBS_DIR_ENV, raising=False)
     at = open_page("app_pages/train.py")
     at.selectbox(key="train_app").set_value("toy").run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="train_mode_toy").options == ["mirror", "rotate"]
+    assert at.selectbox(key="train_mode_toy").options == ["scratch", "feature_extract"]
     assert "three reversible words" in " ".join(caption.value for caption in at.caption)
+    at.number_input(key="train_epochs").set_value(2).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error, [error.value for error in at.error]
+    (job,) = jobs.list_jobs()
+    deadline = time.monotonic() + TIMEOUT
+    while jobs.poll(job).state not in jobs.FINISHED and time.monotonic() < deadline:
+        time.sleep(0.5)
+    status = jobs.poll(job)
+    assert status.state == "complete", jobs.log_tail(job)
+    assert [row["epoch"] for row in status.history] == [1, 2]
+    at = open_page("app_pages/runs.py")
+    table = at.dataframe[0].value
+    assert table["app"].tolist() == ["toy"] and table["metric"].tolist() == ["reversals 3"]
+    run = runs.open_run(status.run_ref)
+    assert run.artifact("reversed.txt").read_text() == "reward\nstrap\ndesserts"
 
 
 def test_runs_lists_a_toy_run_with_its_metric_and_exports_it(with_toy):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shared.models import ModelCatalog
+from shared.results import Result
 
 
 def convert_mirror(target_dir):
@@ -22,14 +23,11 @@ MODELS = ModelCatalog(
 SAMPLES = {"hello": functools.partial(str, "hello toy"), "level": functools.partial(str, "level")}
 
 
-@dataclass(frozen=True)
-class Reversal:
+@dataclass(kw_only=True)
+class Reversal(Result):
     """The result of one prediction."""
 
     text: str
-    model: str
-    latency_ms: float
-    source: str | None = None
 
 
 class Predictor:
@@ -45,7 +43,8 @@ class Predictor:
     def predict(self, text, *, source=None):
         start = time.perf_counter()
         reversed_text = text[::-1]
-        return Reversal(reversed_text, self.ref, (time.perf_counter() - start) * 1000, source)
+        latency_ms = (time.perf_counter() - start) * 1000
+        return Reversal(text=reversed_text, model=self.ref, latency_ms=latency_ms, source=source)
 
 
 def render_compact(result, text):
@@ -63,9 +62,15 @@ class ToyConfig:
     """What a toy training takes."""
 
     data: str = field(default="", metadata={"help": "a folder of .txt files"})
-    mode: Literal["mirror", "rotate"] = field(default="mirror", metadata={"help": "how"})
+    mode: Literal["scratch", "feature_extract"] = field(default="scratch", metadata={"help": "how"})
     epochs: int = field(default=2, metadata={"help": "passes over the words"})
-    runs_dir: str = field(default="", metadata={"help": "runs registry root"})
+    seed: int = field(default=0, metadata={"help": "random seed"})
+    runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
+    name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+
+    def validate(self):
+        if not self.data:
+            raise ValueError("--data is required: a folder of .txt files")
 
 
 def write_demo_data(folder):
