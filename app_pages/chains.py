@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from apps import get_app
-from apps.detection.predict import draw_detections
+from apps.detection.predictor import draw_detections
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
 from shared.ui.presentation import presentation_default

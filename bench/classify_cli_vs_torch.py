@@ -100,7 +100,8 @@ def loop_for(side):
         torch.set_num_threads(os.cpu_count())
         model = torch_peer.peer_model()
         return lambda list_file: torch_peer.peer_loop(model, list_file, BATCH_SIZE)
-    from apps.image_classify.predict import Predictor, predict_inputs
+    from apps.image_classify.predict import predict_inputs
+    from apps.image_classify.predictor import Predictor
     from shared.images import IMAGE_EXTENSIONS
     from shared.inputs import InputPaths
 

@@ -108,7 +108,7 @@ def main(argv=None):
     from apps.detection import scenes
     from apps.detection import train as detection_train
     from apps.detection.config import FinetuneConfig
-    from apps.detection.predict import Predictor
+    from apps.detection.predictor import Predictor
     from apps.detection.train import load_backbone
     from shared.lifecycle import run_training
 

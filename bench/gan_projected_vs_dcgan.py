@@ -60,7 +60,7 @@ def train(architecture, args, runs_dir):
     """One budgeted run; returns its figures and the run's final sample grid (uint8)."""
     from apps.gan import train as gan_train
     from apps.gan.config import FinetuneConfig
-    from apps.gan.predict import Predictor, image_grid
+    from apps.gan.predictor import Predictor, image_grid
     from shared.lifecycle import run_training
 
     config = FinetuneConfig(

@@ -88,7 +88,7 @@ def main(argv=None):
     """Run the benchmark, write ``bench/results/predictor_overhead.json``, print a table."""
     args = parse_args(argv)
     common.setup_environment()
-    from apps.image_classify.predict import Predictor
+    from apps.image_classify.predictor import Predictor
 
     settings = {
         "model": args.model,

@@ -114,7 +114,7 @@ class Ours:
     name = "ours"
 
     def __init__(self):
-        from apps.speech.predict import Predictor
+        from apps.speech.predictor import Predictor
 
         self.predictor = Predictor.load(MODEL)
 

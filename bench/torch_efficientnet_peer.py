@@ -85,7 +85,7 @@ def same_input_check(photos, model_ref):
     import skimage.data
     import torch
 
-    from apps.image_classify.predict import Predictor
+    from apps.image_classify.predictor import Predictor
     from shared.images import resize_image
 
     images = np.stack(

@@ -4,7 +4,7 @@ CenterNet detector fine-tuned on the user's boxes."""
 from pathlib import Path
 
 from apps.detection.config import MODELS, FinetuneConfig
-from apps.detection.predict import Predictor
+from apps.detection.predictor import Predictor
 from apps.detection.views import DEMO_DATA, SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 

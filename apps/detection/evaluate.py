@@ -6,7 +6,7 @@ from apps.detection import data as data_lib
 from apps.detection.checks import load_checked
 from apps.detection.config import EvaluateConfig
 from apps.detection.metrics import coco_map
-from apps.detection.predict import Predictor
+from apps.detection.predictor import Predictor
 from shared.cli import parse_command, print_report
 
 

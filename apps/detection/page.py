@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.detection import SPEC
-from apps.detection.predict import Predictor, draw_detections
+from apps.detection.predictor import Predictor, draw_detections
 from shared.ui.widgets import cached_model, image_input, model_selector, show_error
 
 KEY = "detection"

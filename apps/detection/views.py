@@ -2,7 +2,7 @@
 
 import functools
 
-from apps.detection.predict import draw_detections
+from apps.detection.predictor import draw_detections
 from apps.detection.scenes import make_scenes, write_voc
 from shared.app_spec import DemoData
 from shared.ui.samples import image_samples

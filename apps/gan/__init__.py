@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from apps.gan.config import MODELS, FinetuneConfig
-from apps.gan.predict import Predictor
+from apps.gan.predictor import Predictor
 from apps.gan.views import DEMO_DATA
 from shared.app_spec import AppSpec
 

@@ -11,7 +11,7 @@ from apps.gan.config import EvaluateConfig
 from apps.gan.data import load_images
 from apps.gan.metrics import compute_fid_kid, get_feature_extractor
 from apps.gan.model import generate, latent_vectors
-from apps.gan.predict import Predictor
+from apps.gan.predictor import Predictor
 from shared.cli import parse_command, print_report
 
 # Fake latents come from another stream than the training-time FID (10_000 + epoch)

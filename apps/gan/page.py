@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.gan import SPEC
-from apps.gan.predict import Predictor, image_grid
+from apps.gan.predictor import Predictor, image_grid
 from shared.runs import list_runs
 from shared.ui.widgets import cached_model, show_error
 

@@ -10,7 +10,7 @@ import keras
 from apps.gan.data import load_images
 from apps.gan.metrics import compute_fid_kid, get_feature_extractor
 from apps.gan.model import build_gan, generate, latent_vectors
-from apps.gan.predict import image_grid, save_images
+from apps.gan.predictor import image_grid, save_images
 from shared import resumable
 from shared.atomic_io import atomic_write_json
 from shared.plots import save_history

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from apps.speech.config import MODELS, FinetuneConfig
-from apps.speech.predict import Predictor
+from apps.speech.predictor import Predictor
 from apps.speech.views import DEMO_DATA, SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 

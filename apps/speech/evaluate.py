@@ -6,7 +6,7 @@ import unicodedata
 
 from apps.speech.config import EvaluateConfig
 from apps.speech.data import read_manifest
-from apps.speech.predict import Predictor
+from apps.speech.predictor import Predictor
 from shared.audio import decode_audio
 from shared.cli import parse_command, print_report
 

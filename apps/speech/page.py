@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.speech import SPEC
-from apps.speech.predict import Predictor
+from apps.speech.predictor import Predictor
 from apps.speech.views import REFERENCES, TEST_CLIPS
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform

@@ -16,7 +16,7 @@ from apps.speech.config import MODELS
 from apps.speech.data import check_clips, read_manifest
 from apps.speech.evaluate import word_error_rate
 from apps.speech.model import SAMPLE_RATE
-from apps.speech.predict import Predictor
+from apps.speech.predictor import Predictor
 from apps.speech.tokenizer import METADATA_FILE, TOKENIZER_FILE
 from apps.speech.windows import WINDOW_SECONDS
 from shared.audio import decode_audio

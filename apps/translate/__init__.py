@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from apps.translate.config import MODELS, FinetuneConfig
-from apps.translate.predict import Predictor
+from apps.translate.predictor import Predictor
 from apps.translate.views import SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 

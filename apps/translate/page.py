@@ -13,7 +13,7 @@ import streamlit as st
 from apps.translate import SPEC
 from apps.translate.hub import T5_TARGETS
 from apps.translate.model import language_pair
-from apps.translate.predict import DIRECTION_MODELS, MAX_BEAM_SIZE, Predictor
+from apps.translate.predictor import DIRECTION_MODELS, MAX_BEAM_SIZE, Predictor
 from apps.translate.text import (
     MAX_CHARACTERS,
     TextError,

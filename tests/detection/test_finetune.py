@@ -10,7 +10,7 @@ import pytest
 from apps.detection import evaluate, finetune, scenes
 from apps.detection import train as train_lib
 from apps.detection.checks import load_checked
-from apps.detection.predict import Predictor
+from apps.detection.predictor import Predictor
 from shared.runs import list_runs
 
 pytestmark = pytest.mark.real_weights  # the bundled EfficientNet-Lite0 backbone

@@ -8,7 +8,8 @@ from PIL import Image
 from skimage import data
 
 from apps.detection.model import Detection
-from apps.detection.predict import Predictor, draw_detections, main
+from apps.detection.predict import main
+from apps.detection.predictor import Predictor, draw_detections
 
 KEYPOINTS = {"left_eye", "right_eye", "nose", "mouth_left", "mouth_right"}
 

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from apps.detection.predict import CSV_COLUMNS, Predictor, main
+from apps.detection.predict import CSV_COLUMNS, main
+from apps.detection.predictor import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from apps.gan.config import FinetuneConfig
 from apps.gan.data import synthetic_blobs
 from apps.gan.model import build_gan, generate, latent_vectors
 from apps.gan.networks import DiffAugment, SpectralConv2D
+from apps.gan.predictor import Predictor
 from shared.lifecycle import run_training
 from shared.runs import list_runs
 
@@ -129,8 +130,8 @@ def test_config_refuses_a_feature_size_below_the_deepest_stride():
 
 def test_reloaded_generator_gives_the_same_samples(trained, gan_runs_dir):
     run, recorder = trained
-    first = predict.Predictor.load(run.ref, runs_dir=gan_runs_dir).predict(4, seed=3)
-    second = predict.Predictor.load(run.ref, runs_dir=gan_runs_dir).predict(4, seed=3)
+    first = Predictor.load(run.ref, runs_dir=gan_runs_dir).predict(4, seed=3)
+    second = Predictor.load(run.ref, runs_dir=gan_runs_dir).predict(4, seed=3)
     assert first.images.shape == (4, 16, 16, 3) and first.images.dtype == np.uint8
     np.testing.assert_array_equal(first.images, second.images)
     in_memory = generate(recorder.generator, latent_vectors(4, 3))

@@ -11,7 +11,7 @@ from apps.image_classify import finetune as finetune_module
 from apps.image_classify import train as train_module
 from apps.image_classify.config import FinetuneConfig
 from apps.image_classify.data import load_folder, synthetic_shapes, write_image_folder
-from apps.image_classify.predict import Predictor
+from apps.image_classify.predictor import Predictor
 from shared import runs
 from shared.lifecycle import run_training
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from apps.image_classify.model import imagenet_labels
-from apps.image_classify.predict import Predictor, main
+from apps.image_classify.predict import main
+from apps.image_classify.predictor import Predictor
 from shared import runs
 from shared.images import encode_png
 

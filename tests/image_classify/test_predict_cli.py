@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from apps.image_classify import predict
-from apps.image_classify.predict import Predictor, main
+from apps.image_classify.predict import main
+from apps.image_classify.predictor import Predictor
 from shared.images import encode_png
 
 

@@ -8,7 +8,7 @@ from apps.speech import finetune as finetune_module
 from apps.speech import train
 from apps.speech.config import FinetuneConfig
 from apps.speech.data import synthetic_tones
-from apps.speech.predict import Predictor
+from apps.speech.predictor import Predictor
 from shared import runs
 from shared.audio import encode_wav
 from shared.lifecycle import run_training

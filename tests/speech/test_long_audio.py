@@ -10,7 +10,7 @@ import pytest
 
 from apps.speech.decoding import Hypothesis
 from apps.speech.evaluate import normalize_text, word_error_rate
-from apps.speech.predict import Predictor
+from apps.speech.predictor import Predictor
 from apps.speech.tokenizer import WhisperTextTokenizer
 from apps.speech.weights import tiny_en_model_dir
 from apps.speech.windows import WINDOW_SECONDS, complete_segments, quiet_start

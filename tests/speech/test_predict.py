@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from apps.speech.evaluate import normalize_text, word_error_rate
-from apps.speech.predict import Predictor, Transcript, main
+from apps.speech.predict import main
+from apps.speech.predictor import Predictor, Transcript
 from apps.speech.windows import WINDOW_SECONDS, split_windows
 from shared.audio import decode_audio
 

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from apps.speech.predict import CSV_COLUMNS, Predictor, main
+from apps.speech.predict import CSV_COLUMNS, main
+from apps.speech.predictor import Predictor
 from shared.audio import encode_wav
 
 SAMPLE_RATE = 16000

@@ -41,13 +41,13 @@ def tiny_backbone():
 
 @pytest.fixture(scope="session")
 def bundled_en_pt():
-    from apps.translate.predict import Predictor
+    from apps.translate.predictor import Predictor
 
     return Predictor.load("bundled:bergamot_en_pt")
 
 
 @pytest.fixture(scope="session")
 def bundled_pt_en():
-    from apps.translate.predict import Predictor
+    from apps.translate.predictor import Predictor
 
     return Predictor.load("bundled:bergamot_pt_en")

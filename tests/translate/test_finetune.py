@@ -58,7 +58,7 @@ def test_token_arrays_shift_and_cut(bundled_en_pt):
 
 def test_finetune_run_and_reload(pairs_file, tmp_path, capsys):
     from apps.translate.finetune import main
-    from apps.translate.predict import Predictor
+    from apps.translate.predictor import Predictor
 
     runs_dir = str(tmp_path / "runs")
     argv = ["--data", str(pairs_file), "--mode", "feature_extract", "--epochs", "1"]

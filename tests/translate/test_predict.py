@@ -6,7 +6,8 @@ import typing
 import pytest
 
 from apps.translate.config import PredictConfig
-from apps.translate.predict import DIRECTION_MODELS, main
+from apps.translate.predict import main
+from apps.translate.predictor import DIRECTION_MODELS
 
 
 def test_cli_json_prints_translation(capsys):

@@ -14,9 +14,9 @@ import pytest
 from skimage import data
 
 from apps.detection import SPEC as DETECTION
-from apps.detection.predict import Predictor as Detector
+from apps.detection.predictor import Predictor as Detector
 from apps.image_classify import SPEC as IMAGE_CLASSIFY
-from apps.image_classify.predict import Predictor as Classifier
+from apps.image_classify.predictor import Predictor as Classifier
 from shared.ui import widgets
 
 SESSIONS = 10

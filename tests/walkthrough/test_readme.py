@@ -25,8 +25,9 @@ pytestmark = pytest.mark.walkthrough
 
 SECTIONS = readme.readme_sections()
 TIMEOUT_S = 900
-# Lines a user should never see on stderr: TensorFlow/absl/CUDA logs, tracebacks.
-NOISE = re.compile(r"Traceback|cuInit|cuda|absl|oneDNN|tensorflow/", re.IGNORECASE)
+# Lines a user should never see on stderr: TensorFlow/absl/CUDA logs, tracebacks, Python's
+# warnings (such as runpy's about a module imported before ``-m`` runs it).
+NOISE = re.compile(r"Traceback|cuInit|cuda|absl|oneDNN|tensorflow/|Warning:", re.IGNORECASE)
 
 
 def _expect_json_lines(stdout):

@@ -1,0 +1,142 @@
+"""The speech ``Predictor``: Whisper transcription (30-second windows that follow the speech,
+see ``windows.py``; cached decoding) and keyword classification."""
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from apps.speech.decoding import DecodeOptions
+from apps.speech.model import SAMPLE_RATE, load_transcriber
+from apps.speech.search import beam_search, greedy
+from apps.speech.windows import (
+    WINDOW_SECONDS,
+    Segment,
+    complete_segments,
+    quiet_start,
+    segments_from_tokens,
+    split_windows,
+)
+from shared.results import Result
+
+
+@dataclass(kw_only=True)
+class Transcript(Result):
+    """What a speech model heard in one clip.
+
+    Attributes:
+        text: the transcript (a keyword model: its top label).
+        audio_seconds: the clip's length.
+        real_time_factor: processing time over audio time (below 1: faster than real time).
+        segments: timed ``Segment`` pieces of the text, when asked for timestamps.
+        labels: a keyword model's top classes, ``{"label", "score"}`` each, best first.
+    """
+
+    text: str
+    audio_seconds: float
+    real_time_factor: float
+    segments: list[Segment] = field(default_factory=list)
+    labels: list[dict] = field(default_factory=list)
+
+
+class Predictor:
+    """Transcribe audio with one loaded model; the CLI, the UI and the tests share it."""
+
+    def __init__(self, loaded):
+        self.loaded = loaded
+
+    @classmethod
+    def load(cls, ref=None, *, runs_dir=None):
+        """Load the model behind ``ref`` (default: ``bundled:whisper_tiny_en``).
+
+        A one-second warm-up traces the encoder and the decoding steps, so reported
+        latencies and the first user's wait are those of the model, not of tracing.
+        """
+        predictor = cls(load_transcriber(ref, runs_dir=runs_dir))
+        predictor.predict(np.zeros(SAMPLE_RATE, "float32"))
+        return predictor
+
+    def _hypothesis(self, window, options, prompt):
+        """The decoded tokens of one window of up to 30 seconds (zero-padded to 30)."""
+        loaded = self.loaded
+        padded = np.pad(window, (0, WINDOW_SECONDS * SAMPLE_RATE - len(window)))
+        encoded = loaded.generator.encode(loaded.audio_converter(padded[None]))
+        if options.beam_size <= 1:
+            return greedy(loaded.generator, encoded, prompt, options)[0]
+        return beam_search(loaded.generator, encoded, prompt, options)
+
+    def _windows(self, audio, options):
+        """``(start, end, tokens)`` of each window decoded: seconds where it starts and where
+        its segments end at the latest (where the next window starts), and its kept tokens.
+
+        Up to 30 seconds: one window, decoded as asked. Longer: Whisper's own long-form
+        loop. Windows decode with timestamps (shown or not) and each keeps its complete
+        segments only; the next one starts where they end (in the pause there, see
+        ``quiet_start``), so words that the 30-second edge cut are heard again whole.
+        Each window needs the one before: they decode in turn, not as a batch.
+        """
+        size = WINDOW_SECONDS * SAMPLE_RATE
+        tokenizer = self.loaded.tokenizer
+        if len(audio) <= size:
+            hypothesis = self._hypothesis(audio, options, tokenizer.prompt_ids(options.timestamps))
+            return [(0.0, len(audio) / SAMPLE_RATE, hypothesis.tokens)]
+        options, prompt = replace(options, timestamps=True), tokenizer.prompt_ids(True)
+        begin = tokenizer.special_ids["timestamp_begin"]
+        windows, seek = [], 0
+        while seek < len(audio):
+            end = min(seek + size, len(audio))
+            tokens, cut = self._hypothesis(audio[seek:end], options, prompt).tokens, None
+            if end < len(audio):  # the last window has no edge to cut speech at
+                tokens, cut = complete_segments(tokens, begin)
+            following = quiet_start(audio, seek, tokens, cut, begin) if cut else end
+            windows.append((seek / SAMPLE_RATE, following / SAMPLE_RATE, tokens))
+            seek = following
+        return windows
+
+    def _whisper(self, audio, options):
+        """Texts of the windows, and their segments when ``options.timestamps``."""
+        tokenizer, windows = self.loaded.tokenizer, self._windows(audio, options)
+        texts = [tokenizer.decode(tokens).strip() for _, _, tokens in windows]
+        if not options.timestamps:
+            return texts, []
+        segments = [
+            segment
+            for start, end, tokens in windows
+            for segment in segments_from_tokens(tokens, tokenizer, start, end)
+        ]
+        return texts, segments
+
+    def predict(self, audio, *, beam_size=1, timestamps=False, source=None):
+        """Transcribe 16 kHz mono float audio of any length (see ``_windows``).
+
+        Returns:
+            A ``Transcript`` (with ``segments`` when ``timestamps``).
+        """
+        audio = np.asarray(audio, "float32")
+        suppress = getattr(self.loaded, "suppress_tokens", ())
+        options = DecodeOptions(
+            beam_size=beam_size, timestamps=timestamps, suppress_tokens=suppress
+        )
+        start = time.perf_counter()
+        labels, segments = [], []
+        if hasattr(self.loaded, "classify"):  # a keyword / audio-class run
+            scores = self.loaded.classify(audio)
+            order = np.argsort(-scores)[:5]
+            labels = [{"label": self.loaded.labels[i], "score": float(scores[i])} for i in order]
+            texts = [labels[0]["label"]]
+        elif hasattr(self.loaded, "transcribe_windows"):  # keras-hub Moonshine
+            texts = self.loaded.transcribe_windows(split_windows(audio))
+        else:
+            texts, segments = self._whisper(audio, options)
+        elapsed = time.perf_counter() - start
+        seconds = len(audio) / SAMPLE_RATE
+        return Transcript(
+            text=" ".join(text for text in texts if text),
+            model=self.loaded.ref,
+            latency_ms=elapsed * 1000,
+            audio_seconds=round(seconds, 3),
+            real_time_factor=elapsed / seconds if seconds else 0.0,
+            segments=segments,
+            source=source,
+            labels=labels,
+        )
