@@ -14,7 +14,11 @@ import streamlit as st  # noqa: E402
 
 from apps import APPS  # noqa: E402
 from shared.ui.preload import preload_default_models  # noqa: E402
-from shared.ui.presentation import apply_app_presets, presentation_toggle  # noqa: E402
+from shared.ui.presentation import (  # noqa: E402
+    apply_app_presets,
+    presentation_requested,
+    presentation_toggle,
+)
 from shared.ui.runtime import keep_keras_state_between_runs, serve_users_side_by_side  # noqa: E402
 
 PAGES = ROOT / "app_pages"
@@ -46,7 +50,11 @@ def build_pages(specs):
 serve_users_side_by_side()  # one user's run never stops the others' pages
 keep_keras_state_between_runs()  # cached models stay fast from one click to the next
 preload_default_models(APPS)  # once per process, in the background ($TRANSFERZOO_PRELOAD=0: off)
-st.set_page_config(page_title="TransferZoo", layout="wide")
+st.set_page_config(
+    page_title="TransferZoo",
+    layout="wide",
+    initial_sidebar_state="collapsed" if presentation_requested() else "auto",
+)
 page = st.navigation(build_pages(APPS))
 presentation_toggle()
 for spec in APPS:

@@ -36,6 +36,8 @@ DIRECTION_KEY = f"{KEY}_direction"
 MODEL_KEY = f"{KEY}_model"
 TEXT_KEY = f"{KEY}_text"
 RESULT_KEY = f"{KEY}_result"
+APPLIED_KEY = f"{KEY}_applied_sample"  # the preselected sample already put in the text box
+AUTO_KEY = f"{KEY}_translate_now"  # a sample link or a swap translates without a click
 DIRECTIONS = {"en-pt": "English → Portuguese", "pt-en": "Portuguese → English"}
 MAX_UPLOAD_MB = UPLOAD_LIMITS_MB["text"]
 MAX_ALTERNATIVES = 5
@@ -68,8 +70,22 @@ def follow_model_choice():
 
 
 def pick_direction_model():
-    """The direction's callback: switch to that direction's bundled model."""
+    """The direction's callback: switch to that direction's bundled model, and empty the text
+    box when it holds one of the other language's samples."""
     st.session_state[MODEL_KEY] = DIRECTION_MODELS[st.session_state[DIRECTION_KEY]]
+    samples = [text for texts in SAMPLES_BY_LANGUAGE.values() for text in texts.values()]
+    if st.session_state.get(TEXT_KEY) in samples:
+        st.session_state[TEXT_KEY] = ""
+
+
+def swap(result):
+    """The swap button's callback: the other direction, its model, the translation as the text,
+    translated at once."""
+    direction = next(other for other in DIRECTION_MODELS if other != result.direction)
+    st.session_state[DIRECTION_KEY] = direction
+    st.session_state[MODEL_KEY] = DIRECTION_MODELS[direction]
+    st.session_state[TEXT_KEY] = result.translation
+    st.session_state[AUTO_KEY] = True
 
 
 def options():
@@ -118,6 +134,7 @@ def use_sample(sample_key, samples):
     name = st.session_state.get(sample_key)
     if name is not None:
         st.session_state[TEXT_KEY] = samples[name]
+        st.session_state[APPLIED_KEY] = (sample_key, name)
 
 
 def typed_text(language):
@@ -125,8 +142,11 @@ def typed_text(language):
     samples = SAMPLES_BY_LANGUAGE.get(language, SAMPLES_BY_LANGUAGE["en"])
     sample_key = SPEC.sample_key if language == "en" else f"{SPEC.sample_key}_{language}"
     preset = st.session_state.get(sample_key)  # preselected by Home's ?sample= link
-    if preset in samples and not st.session_state.get(TEXT_KEY):
+    if preset in samples and st.session_state.get(APPLIED_KEY) != (sample_key, preset):
+        # Once: a user who then empties the box gets an empty box, not the sample again.
         st.session_state[TEXT_KEY] = samples[preset]
+        st.session_state[APPLIED_KEY] = (sample_key, preset)
+        st.session_state[AUTO_KEY] = True
     st.selectbox(
         "Sample",
         list(samples),
@@ -231,11 +251,24 @@ def render_details(result):
             st.dataframe(alternatives, hide_index=True)
 
 
-def render_result(result):
-    """The translation, its metrics, the whole-text alternatives, a download and the details."""
+def render_result(result, *, current=True):
+    """The translation, its metrics, the whole-text alternatives, a download and the details;
+    a note when the text or the options changed since (``current`` False)."""
+    if not current:
+        st.caption("The text or the options changed since: press Translate to update.")
     with st.container(border=True):
         st.markdown(as_markdown(result.translation))
-    st.caption(f"{language_pair(result.direction)} · {result.model}")
+    pair, swap_column = st.columns([4, 1])
+    pair.caption(f"{language_pair(result.direction)} · {result.model}")
+    if result.direction in DIRECTION_MODELS:
+        swap_column.button(
+            "Swap",
+            icon=":material/swap_horiz:",
+            key=f"{KEY}_swap",
+            on_click=swap,
+            args=(result,),
+            help="Translate the translation back, in the other direction.",
+        )
     latency, sentences, speed = st.columns(3)
     latency.metric("Latency", f"{result.latency_ms:,.0f} ms")
     sentences.metric("Sentences", f"{len(result.sentences):,}")
@@ -276,12 +309,14 @@ def main():
     direction, ref, target, beam_size, alternatives = options()
     text = text_input("en" if target else direction.split("-")[0])
     signature = (ref, target, text, beam_size, alternatives)
-    if st.button("Translate", type="primary", key=f"{KEY}_run", disabled=text is None):
+    clicked = st.button("Translate", type="primary", key=f"{KEY}_run", disabled=text is None)
+    automatic = st.session_state.pop(AUTO_KEY, False) and bool(text)
+    if clicked or automatic:
         result = run_translation(text, ref, target, beam_size, alternatives)
         st.session_state[RESULT_KEY] = (signature, result)
     last = st.session_state.get(RESULT_KEY)
-    if last is not None and last[0] == signature and last[1] is not None:
-        render_result(last[1])
+    if last is not None and last[1] is not None:
+        render_result(last[1], current=last[0] == signature)
     elif last is None and text == "":
         st.info("Type or paste some text, pick a sample, or upload a .txt file, then Translate.")
 

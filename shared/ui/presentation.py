@@ -1,7 +1,8 @@
 """Presentation mode and preselected samples, applied by the router before each page runs.
 
-Presentation mode is a sidebar toggle (kept in ``st.session_state``) that enlarges the type
-for a projector and preloads a good sample on each page: an app's featured sample, or the one
+Presentation mode is a sidebar toggle (kept in ``st.session_state`` and in the URL as
+``?present=1``) that enlarges results and type for a projector, starts with the sidebar
+collapsed, and preloads a good sample on each page: an app's featured sample, or the one
 a shared page names with ``presentation_default``. ``?sample=NAME`` in an app page's URL
 (Home's one-click samples) preselects that sample once.
 """
@@ -9,6 +10,10 @@ a shared page names with ``presentation_default``. ``?sample=NAME`` in an app pa
 import streamlit as st
 
 PRESENTATION_KEY = "presentation_mode"
+PRESENT_PARAM = "present"  # ?present=1: the mode survives a reload and can be shared
+# Results at least twice their normal size (a metric's value is 36 px normally) and larger than
+# their labels; text, inputs and tables readable from the back of a room. A metric's value is
+# Markdown inside, so its rule must beat the one for Markdown paragraphs.
 LARGE_TYPE_CSS = """
 <style>
   .stApp [data-testid="stMarkdownContainer"] p,
@@ -18,23 +23,39 @@ LARGE_TYPE_CSS = """
   .stApp h1 { font-size: 3.4rem; }
   .stApp h2 { font-size: 2.6rem; }
   .stApp h3 { font-size: 2.1rem; }
-  .stApp [data-testid="stMetricValue"] { font-size: 3rem; }
-  .stApp [data-testid="stMetricLabel"] p { font-size: 1.4rem; }
-  .stApp [data-testid="stDataFrame"] { font-size: 1.2rem; }
+  .stApp [data-testid="stMetricValue"],
+  .stApp [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {
+    font-size: 5rem; line-height: 1.1;
+  }
+  .stApp [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p { font-size: 1.6rem; }
+  .stApp input, .stApp textarea, .stApp [data-baseweb="select"] div { font-size: 1.3rem; }
+  .stApp [data-testid="stDataFrame"], .stApp [data-testid="stTable"] { zoom: 1.35; }
 </style>
 """
 
 
+def presentation_requested():
+    """True when this session is presenting, or its URL asks for it (``?present=1``)."""
+    return st.session_state.get(PRESENTATION_KEY, st.query_params.get(PRESENT_PARAM) == "1")
+
+
 def presentation_toggle():
-    """The sidebar toggle; injects the large-type CSS while it is on. Returns its state."""
+    """The sidebar toggle, started from ``?present=1``; while it is on, the large-type CSS
+    and ``?present=1`` in the URL (reloads and shared links keep presenting). Returns its
+    state."""
+    st.session_state.setdefault(PRESENTATION_KEY, presentation_requested())
     with st.sidebar:
         on = st.toggle(
             "Presentation mode",
             key=PRESENTATION_KEY,
-            help="Larger type for a projector, and a sample preloaded on each page.",
+            help="Large results for a projector, a sample preloaded on each page; the link "
+            "with ?present=1 opens in this mode.",
         )
     if on:
+        st.query_params[PRESENT_PARAM] = "1"
         st.html(LARGE_TYPE_CSS)
+    elif PRESENT_PARAM in st.query_params:
+        del st.query_params[PRESENT_PARAM]
     return on
 
 

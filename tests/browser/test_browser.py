@@ -165,14 +165,41 @@ def test_screenshot_finetune_started_and_finished(browser, server, screenshot):
     screenshot("finetune_finished")
 
 
-def test_presentation_mode_enlarges_the_type(browser, server, screenshot):
-    from selenium.webdriver.common.by import By
+METRIC_SIZES = """
+const sizes = [];
+for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
+  const value = metric.querySelector('[data-testid="stMetricValue"] p');
+  const label = metric.querySelector('[data-testid="stMetricLabel"] p');
+  sizes.push([parseFloat(getComputedStyle(value).fontSize),
+              parseFloat(getComputedStyle(label).fontSize),
+              value.getBoundingClientRect().bottom]);
+}
+return sizes;
+"""
+SIDEBAR_WIDTH = (
+    "return document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().width"
+)
 
-    open_page(browser, server, "")
-    size = "return parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)"
-    before = browser.execute_script(size)
-    toggle = "//label[.//p[normalize-space()='Presentation mode']]"
-    wait_for(browser, lambda d: d.find_elements(By.XPATH, toggle), 60, "the toggle")
-    browser.find_element(By.XPATH, toggle).click()
-    wait_for(browser, lambda d: d.execute_script(size) > before * 1.1, 30, "larger type")
-    screenshot("home_presentation_mode")
+
+def top_class_sizes(driver):
+    """``(value px, label px, value bottom px)`` of the "Top class" metric, once shown."""
+    wait_for(driver, lambda d: metric(d, "Top class"), what="the top class")
+    return driver.execute_script(METRIC_SIZES)[0]
+
+
+def test_presentation_mode_presents_at_1280_by_720_and_survives_a_reload(
+    browser, server, screenshot
+):
+    browser.set_window_size(1280, 720)
+    open_page(browser, server, "image_classify")
+    normal_value, _, _ = top_class_sizes(browser)
+    open_page(browser, server, "image_classify?present=1")
+    value, label, bottom = top_class_sizes(browser)
+    assert value >= 2 * normal_value and value > label, (value, label, normal_value)
+    assert bottom <= browser.execute_script("return window.innerHeight")  # above the fold
+    assert browser.execute_script(SIDEBAR_WIDTH) < 10  # collapsed for the audience
+    assert not find(browser, '[data-testid="stAppDeployButton"]')
+    screenshot("image_classify_presentation_mode")
+    browser.refresh()
+    wait_for(browser, lambda d: find(d, "h1"), 90, "the page title")
+    assert top_class_sizes(browser)[0] == value and "present=1" in browser.current_url

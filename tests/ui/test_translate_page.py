@@ -70,10 +70,31 @@ def test_a_sample_fills_the_text_area():
     assert at.text_area(key="translate_text").value == "The cat is sleeping on the sofa."
 
 
-def test_homes_sample_link_fills_the_text_area():
+@pytest.mark.real_weights
+def test_homes_sample_link_fills_the_text_area_and_translates_it():
     at = open_page(PAGE, timeout=TIMEOUT, sample="Travel")
     assert at.text_area(key="translate_text").value.startswith("The train to Lisbon")
     assert "sample" not in at.query_params
+    assert "lisboa" in shown_text(at).lower(), errors(at)
+
+
+def test_a_picked_sample_can_be_cleared():
+    at = open_translate_page()
+    at.selectbox(key="translate_sample").set_value("A cat").run()
+    at.text_area(key="translate_text").input("").run()
+    at.run()
+    assert at.text_area(key="translate_text").value == ""
+    assert not at.exception and not at.error, errors(at)
+
+
+def test_switching_direction_empties_a_sample_of_the_other_language():
+    at = open_translate_page()
+    at.selectbox(key="translate_sample").set_value("A cat").run()
+    at.radio(key="translate_direction").set_value("pt-en").run()
+    assert at.text_area(key="translate_text").value == ""
+    at.text_area(key="translate_text").input("Meu texto.").run()
+    at.radio(key="translate_direction").set_value("en-pt").run()
+    assert at.text_area(key="translate_text").value == "Meu texto."  # typed: kept
 
 
 def test_empty_text_is_an_error_not_a_traceback():
@@ -127,6 +148,21 @@ def test_english_text_is_translated_to_portuguese(translated):
     table = translated.dataframe[0].value
     assert list(table.columns) == ["source", "translation", "score"]
     assert table["source"].tolist() == ["The cat is sleeping."]
+
+
+@pytest.mark.real_weights
+def test_changed_options_keep_the_result_with_a_note_and_swap_translates_back(translated):
+    at = translated
+    at.slider(key="translate_beam_size").set_value(2).run()
+    assert "gato" in shown_text(at).lower()  # still shown
+    notes = " ".join(caption.value for caption in at.caption)
+    assert "changed since: press Translate" in notes
+    at.button(key="translate_swap").click().run()
+    assert not at.exception and not at.error, errors(at)
+    assert at.radio(key="translate_direction").value == "pt-en"
+    assert at.selectbox(key="translate_model").value == "bundled:bergamot_pt_en"
+    assert "gato" in at.text_area(key="translate_text").value.lower()
+    assert "cat" in at.markdown[-1].value.lower() or "cat" in shown_text(at).lower()
 
 
 @pytest.mark.real_weights
