@@ -20,8 +20,10 @@ from shared.ui.training_setup import (
     config_defaults,
     data_help,
     demo_dataset,
+    expected_epochs,
     finetune_args,
     mode_choices,
+    mode_label,
     trainable_apps,
 )
 from shared.ui.widgets import show_error
@@ -125,7 +127,7 @@ def start(spec, mode, dataset, budget):
     args, total = finetune_args(spec, data, mode=mode, epochs=epochs, time_budget_s=time_budget_s)
     what = f"{epochs} epochs" if time_budget_s is None else f"{time_budget_s / 60:g} min"
     where = "demo data" if dataset[0] == "demo" else Path(data).name or data
-    label = f"{spec.title}, {mode or 'default mode'}, {what} on {where}"
+    label = f"{spec.title}, {mode_label(mode) if mode else 'default mode'}, {what} on {where}"
     return start_job(
         spec.name,
         args,
@@ -143,9 +145,17 @@ def new_job_form():
     app = st.selectbox("App", list(specs), format_func=titles.get, key=f"{KEY}_app")
     spec = specs[app]
     modes = mode_choices(spec)
-    mode = st.selectbox("Mode", modes, key=f"{KEY}_mode_{app}") if modes else None
+    mode = None
+    if modes:
+        mode = st.selectbox("Mode", modes, format_func=mode_label, key=f"{KEY}_mode_{app}")
     dataset = dataset_choice(spec)
     budget = budget_choice(spec)
+    total = expected_epochs(spec, mode, budget[0])
+    if total > budget[0]:  # fine-tuning trains the new head first
+        st.caption(
+            f"{mode_label(mode)} first trains the new head for {total - budget[0]} epochs, "
+            f"then the unfrozen blocks: {total} epochs in all."
+        )
     if st.button("Start training", type="primary", key=f"{KEY}_start"):
         job = start(spec, mode, dataset, budget)
         if job is not None:

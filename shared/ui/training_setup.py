@@ -41,6 +41,11 @@ def mode_choices(spec):
     return tuple(sorted(choices, key=lambda choice: choice != default))
 
 
+def mode_label(mode):
+    """A training mode as words: ``feature_extract`` -> "Feature extract"."""
+    return mode.replace("_", " ").capitalize()
+
+
 def expected_epochs(spec, mode, epochs):
     """Epochs over all phases: fine-tuning first trains the head for ``head_epochs``."""
     defaults = config_defaults(spec)

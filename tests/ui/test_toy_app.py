@@ -56,7 +56,7 @@ def test_train_trains_the_toy_on_its_demo_data_and_runs_shows_the_run(with_toy, 
     at = open_page("app_pages/train.py")
     at.selectbox(key="train_app").set_value("toy").run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="train_mode_toy").options == ["scratch", "feature_extract"]
+    assert at.selectbox(key="train_mode_toy").options == ["Scratch", "Feature extract"]
     assert "three reversible words" in " ".join(caption.value for caption in at.caption)
     at.number_input(key="train_epochs").set_value(2).run()
     at.button(key="train_start").click().run()

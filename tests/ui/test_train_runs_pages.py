@@ -55,6 +55,17 @@ def test_train_page_offers_the_trainable_apps(registry):
     assert "No training jobs yet" in " ".join(info.value for info in at.info)
 
 
+def test_modes_are_named_in_words_and_fine_tuning_says_it_trains_the_head_first(registry):
+    at = open_page(TRAIN)
+    mode = at.selectbox(key="train_mode_image_classify")
+    assert mode.options == ["Feature extract", "Fine tune", "Scratch"]
+    assert "trains the new head" not in " ".join(caption.value for caption in at.caption)
+    mode.set_value("fine_tune").run()
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "Fine tune first trains the new head for 5 epochs" in captions, captions
+    assert "10 epochs in all" in captions
+
+
 @pytest.mark.parametrize(
     ("name", "members", "message"),
     [
