@@ -1,7 +1,8 @@
 """The Chains page: one app's output is the next one's input (a Streamlit page script).
 
-- Speech → translation: English speech is transcribed by the speech app, and the transcript
-  translated by the translation app.
+- Speech → translation: speech in any language is put into English by the speech app
+  (Whisper's translate task; English speech is transcribed), and the English translated
+  into Portuguese by the translation app.
 - Detection → classification: each box the detector finds is cropped and classified.
 
 Models load through ``shared.ui.render.load_predictor`` (``st.cache_resource``), never at the
@@ -13,6 +14,7 @@ import streamlit as st
 
 from apps import get_app
 from apps.detection.predictor import draw_detections
+from apps.speech.views import language_text
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
 from shared.ui.presentation import presentation_default
@@ -21,19 +23,23 @@ from shared.ui.samples import IMAGE_SAMPLES, audio_samples
 from shared.ui.widgets import escape_markdown, image_input, model_selector, show_error
 
 KEY = "chain"
+# Multilingual: the chain takes any spoken language; tiny.en (English only) stays selectable.
+SPEECH_MODEL = "bundled:whisper_base"
 CHAINS = ("Speech → translation", "Detection → classification")
 MAX_CROPS = 12
 CROP_COLUMNS = 4
 
 
 def transcribe(audio, name, speech_ref):
-    """The transcript of ``audio`` (None after an ``st.error``)."""
+    """``audio`` in English: translated from the spoken language by a multilingual model,
+    transcribed by an English-only one (None after an ``st.error``)."""
     predictor = load_predictor(get_app("speech"), speech_ref)
     if predictor is None:
         return None
+    task = "translate" if predictor.multilingual else "transcribe"
     try:
-        with st.spinner("Transcribing…"):
-            return predictor.predict(audio, source=name)
+        with st.spinner("Listening…"):
+            return predictor.predict(audio, source=name, task=task)
     except ValueError as error:
         show_error(error, hint="Try another recording.")
         return None
@@ -54,20 +60,23 @@ def translate(text):
 
 
 def speech_to_translation():
-    """Record or upload English speech → transcript → translation."""
+    """Record or upload speech in any language → English → Portuguese."""
+    st.session_state.setdefault(f"{KEY}_speech_model", SPEECH_MODEL)
     with st.sidebar:
         speech_ref = model_selector(get_app("speech"), f"{KEY}_speech_model", label="Speech model")
     audio, name = audio_input(f"{KEY}_speech", audio_samples())
     if audio is None:
         if name is None:
-            st.info("Record English speech, upload a recording, or pick a sample.")
+            st.info("Record speech in any language, upload a recording, or pick a sample.")
         return
     st.audio(audio, sample_rate=TARGET_SAMPLE_RATE)
     transcript = transcribe(audio, name, speech_ref)
     if transcript is None:
         return
     heard, translated = st.columns(2)
-    heard.caption(f"Heard ({transcript.model}, {transcript.latency_ms:.0f} ms)")
+    heard.caption(f"In English ({transcript.model}, {transcript.latency_ms:.0f} ms)")
+    if language_text(transcript):
+        heard.caption(f"Language: {language_text(transcript)}")
     heard.markdown(f"### {escape_markdown(transcript.text) or '(no speech heard)'}")
     if not transcript.text.strip():
         translated.info("Nothing to translate: no speech was heard.")
@@ -149,7 +158,7 @@ def main():
     """Render the page: pick a chain, then run it."""
     st.title(":material/link: Chains")
     st.caption("One app's output becomes the next app's input.")
-    presentation_default(f"{KEY}_image_sample", "astronaut")
+    presentation_default(f"{KEY}_image_sample", "coffee")
     chain = st.radio("Chain", CHAINS, horizontal=True, key=f"{KEY}_kind")
     if chain == CHAINS[0]:
         speech_to_translation()

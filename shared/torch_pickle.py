@@ -1,16 +1,22 @@
-"""Read legacy (pre-1.6, non-zip) PyTorch checkpoints without torch and without arbitrary pickle.
+"""Read PyTorch checkpoints without torch and without arbitrary pickle: legacy (pre-1.6) files
+and the zip format of ``torch.save`` since 1.6.
 
 A legacy ``.pth`` file is a sequence of pickles: a magic number, a protocol version, system
 info, the state dict (whose tensors reference storages through ``persistent_load``), the list
-of storage keys, then each storage's raw bytes. The unpickler below resolves only the handful
-of globals such a state dict needs, so a malicious file cannot run code.
+of storage keys, then each storage's raw bytes. A zip-format file is an archive with one
+folder holding ``data.pkl`` (the pickled object), ``byteorder`` and one ``data/<key>`` entry of
+raw bytes per storage. The unpickler below resolves only the handful of globals a state dict
+needs, so a malicious file cannot run code.
 """
 
 import collections
+import io
 import math
 import os
 import pickle
+import re
 import struct
+import zipfile
 
 import numpy as np
 
@@ -142,6 +148,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
             raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
         _, storage_type, key, _location, numel, view = pid
+        return self._declare(storage_type, key, numel, view)
+
+    def _declare(self, storage_type, key, numel, view):
+        """Record a storage's dtype and element count; its bytes are read afterwards."""
         if not (isinstance(storage_type, _StorageType) and isinstance(key, str)):
             raise pickle.UnpicklingError(f"unexpected storage {storage_type!r} {key!r}")
         if not _is_count(numel):
@@ -205,3 +215,100 @@ def _read_legacy(file, path):
             raise ValueError(f"{path}: storage {key} is truncated")
         storages[key] = np.frombuffer(file.read(count * dtype.itemsize), dtype=dtype)
     return state, storages
+
+
+class _ZipUnpickler(_RestrictedUnpickler):
+    """The restricted unpickler for a zip-format ``data.pkl``: storages have no views."""
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
+        _, storage_type, key, _location, numel = pid
+        return self._declare(storage_type, key, numel, None)
+
+
+_STORAGE_KEY = re.compile(r"[0-9A-Za-z_]{1,64}")
+MAX_NESTING = 1  # a checkpoint dict of state dicts (``{"netG_state_dict": {...}}``)
+
+
+def load_checkpoint(path):
+    """Load a zip-format PyTorch checkpoint (``torch.save`` since PyTorch 1.6) as numpy arrays.
+
+    Args:
+        path: the file; its name does not matter (``.pt``, ``.pth``, even ``.tar``).
+
+    Returns:
+        A ``dict`` of name to ``numpy.ndarray``, or to a ``dict`` of them (one level, as in
+        ``{"netG_state_dict": {...}}``).
+
+    Raises:
+        ValueError: if the file is not a zip-format checkpoint, is big-endian, damaged or
+            truncated, or holds anything but (dicts of) tensors.
+    """
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not a zip-format PyTorch checkpoint")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            state, storages = _read_zip(archive, path, os.path.getsize(path))
+    except (*_UNREADABLE, zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:
+        raise ValueError(f"{path}: cannot read as a PyTorch checkpoint: {error}") from error
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state dict, found {type(state).__name__}")
+    return _to_arrays(state, storages, path, depth=0)
+
+
+def _stored_bytes(archive, name, path, archive_size, expected=None):
+    """The bytes of one uncompressed entry, its declared size checked before reading."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise ValueError(f"{path}: {name} is missing") from None
+    # Stored entries cannot expand: reading one never takes more memory than the file's size.
+    if info.compress_type != zipfile.ZIP_STORED or info.file_size > archive_size:
+        raise ValueError(f"{path}: {name} is compressed or larger than the file")
+    if expected is not None and info.file_size != expected:
+        raise ValueError(f"{path}: {name} holds {info.file_size} bytes, expected {expected}")
+    return archive.read(info)
+
+
+def _read_zip(archive, path, archive_size):
+    """(the unpickled object with ``_LazyTensor`` leaves, ``{storage key: flat array}``)."""
+    pickles = [name for name in archive.namelist() if re.fullmatch(r"[^/]+/data\.pkl", name)]
+    if len(pickles) != 1:
+        raise ValueError(f"{path}: expected one <folder>/data.pkl, found {len(pickles)}")
+    folder = pickles[0].rpartition("/")[0]
+    if f"{folder}/byteorder" in archive.namelist():
+        order = _stored_bytes(archive, f"{folder}/byteorder", path, archive_size)
+        if order != b"little":
+            raise ValueError(f"{path}: byte order {order[:16]!r} is not supported")
+    data = _stored_bytes(archive, pickles[0], path, archive_size)
+    unpickler = _ZipUnpickler(io.BytesIO(data))
+    unpickler.storages = {}
+    state = unpickler.load()
+    storages = {}
+    for key, (dtype, numel) in unpickler.storages.items():
+        if not _STORAGE_KEY.fullmatch(key):
+            raise ValueError(f"{path}: bad storage key {key!r}")
+        if numel * dtype.itemsize > archive_size:
+            raise ValueError(f"{path}: storage {key} is larger than the file")
+        raw = _stored_bytes(
+            archive, f"{folder}/data/{key}", path, archive_size, numel * dtype.itemsize
+        )
+        storages[key] = np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
+    return state, storages
+
+
+def _to_arrays(state, storages, path, depth, prefix=""):
+    """Each ``_LazyTensor`` of ``state`` as an array; nested dicts up to ``MAX_NESTING``."""
+    arrays = collections.OrderedDict()
+    for name, value in state.items():
+        if isinstance(value, dict) and depth < MAX_NESTING:
+            arrays[name] = _to_arrays(value, storages, path, depth + 1, f"{prefix}{name}.")
+            continue
+        if not isinstance(value, _LazyTensor):
+            raise ValueError(f"{path}: {prefix}{name!s} is a {type(value).__name__}, not a tensor")
+        try:
+            arrays[name] = value.to_numpy(storages)
+        except ValueError as error:
+            raise ValueError(f"{path}: tensor {prefix}{name!s}: {error}") from error
+    return arrays

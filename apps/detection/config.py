@@ -5,14 +5,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from apps.detection.mtcnn_weights import convert_mtcnn
+from apps.detection.yolo_weights import convert_yolov3_tiny_coco
 from shared.models import ModelCatalog
 from shared.predict_cli import PredictOptions, inputs_field
 
 MODELS = ModelCatalog(
     name="detection",
     title="Object detection",
-    default_model="bundled:mtcnn_faces",
-    bundled={"mtcnn_faces": convert_mtcnn},
+    default_model="bundled:yolov3_tiny_coco",
+    bundled={"yolov3_tiny_coco": convert_yolov3_tiny_coco, "mtcnn_faces": convert_mtcnn},
     hub_presets=(
         "retinanet_resnet50_fpn_coco",
         "retinanet_resnet50_fpn_v2_coco",

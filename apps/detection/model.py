@@ -1,4 +1,5 @@
-"""Load detectors: bundled MTCNN faces, fine-tuned CenterNet runs, keras-hub COCO presets.
+"""Load detectors: bundled YOLOv3-tiny (COCO) and MTCNN faces, fine-tuned CenterNet runs,
+keras-hub COCO presets.
 
 Every loaded detector has ``detect(image, score_threshold, iou_threshold)`` returning a list
 of ``Detection``, best first.
@@ -13,12 +14,14 @@ from apps.detection.centernet import decode
 from apps.detection.config import MODELS
 from apps.detection.mtcnn import load_mtcnn
 from apps.detection.train import prepare_image
+from apps.detection.yolo import decode as decode_yolo
+from apps.detection.yolo import letterbox, unletterbox
+from apps.detection.yolo_weights import FORMAT_NAME as YOLO_FORMAT
+from apps.detection.yolo_weights import coco_names
 from shared.atomic_io import read_json
-from shared.model_files import reports_load_failures
+from shared.model_files import file_in, reports_load_failures
 from shared.models import resolve_model_ref
 from shared.results import fields_dict
-
-COCO_NAMES_FILE = Path(__file__).with_name("coco_classes.txt")
 
 
 @dataclass(kw_only=True)
@@ -41,11 +44,6 @@ class Detection:
     def to_dict(self):
         """JSON-ready dict; ``keypoints`` only where the detector gives them."""
         return fields_dict(self, leave_out=() if self.keypoints else ("keypoints",))
-
-
-def coco_names():
-    """The 80 COCO class names in the order of keras-hub's COCO detectors."""
-    return COCO_NAMES_FILE.read_text(encoding="utf-8").splitlines()
 
 
 def nms(boxes, scores, iou_threshold):
@@ -103,6 +101,38 @@ class MTCNNFaces:
         ]
 
 
+class YoloDetector:
+    """A darknet YOLO (the bundled YOLOv3-tiny on COCO): letterboxed input, decoded heads,
+    class-wise NMS, boxes in the image's pixels."""
+
+    def __init__(self, model, class_names, heads, input_size, score_threshold=0.25):
+        self.model, self.class_names, self.heads = model, list(class_names), heads
+        self.input_size, self.default_score = input_size, score_threshold
+
+    def detect(self, image, score_threshold=None, iou_threshold=0.5):
+        score_threshold = self.default_score if score_threshold is None else score_threshold
+        boxed, scale, offset = letterbox(image, self.input_size)
+        head_maps = [np.asarray(out)[0] for out in self.model.predict_on_batch(boxed[None])]
+        boxes, scores, labels = decode_yolo(head_maps, self.heads, self.input_size, score_threshold)
+        boxes = unletterbox(boxes, scale, offset)
+        return _as_detections(boxes, scores, labels, self.class_names, image.shape, iou_threshold)
+
+
+def load_yolo(preset_dir):
+    """A ``YoloDetector`` from a preset written by ``yolo_weights.convert_yolov3_tiny_coco``."""
+    import keras
+
+    config = read_json(Path(preset_dir) / "config.json")
+    model = keras.saving.load_model(file_in(preset_dir, config["model"]), compile=False)
+    return YoloDetector(
+        model,
+        config["labels"],
+        config["heads"],
+        int(config["input_size"]),
+        float(config["defaults"]["score_threshold"]),
+    )
+
+
 class CenterNetDetector:
     """A fine-tuned CenterNet (see ``apps.detection.centernet``) from a run."""
 
@@ -140,13 +170,16 @@ class HubDetector:
 
 @reports_load_failures
 def load_detector(ref=None, *, runs_dir=None):
-    """Load a detector from any model reference (default ``bundled:mtcnn_faces``).
+    """Load a detector from any model reference (default ``bundled:yolov3_tiny_coco``).
 
     Returns:
         ``(detector, ref)`` where ``detector.detect(...)`` returns ``Detection`` lists.
     """
     resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
     if resolved.kind == "bundled":
+        config = read_json(Path(resolved.location) / "config.json") or {}
+        if config.get("format") == YOLO_FORMAT:
+            return load_yolo(resolved.location), resolved.ref
         return MTCNNFaces(load_mtcnn(resolved.location)), resolved.ref
     if resolved.kind == "preset":
         import keras_hub

@@ -1,9 +1,9 @@
 """The Object detection page: pick a detector and an image, see the boxes, a table and timing.
 
 The model loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource``), never at
-the top of this script, so reruns reuse it. The samples are scikit-image's bundled photos (the
-astronaut has a face for the default MTCNN model) and one synthetic scene of coloured shapes,
-which a detector fine-tuned on such scenes finds.
+the top of this script, so reruns reuse it. The samples are scikit-image's bundled photos (a
+cup and a motorbike for the default YOLO, the astronaut's face for MTCNN) and one synthetic
+scene of coloured shapes, which a detector fine-tuned on such scenes finds.
 """
 
 import pandas as pd

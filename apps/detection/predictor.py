@@ -27,7 +27,8 @@ class Predictor:
 
     @classmethod
     def load(cls, ref=None, *, runs_dir=None):
-        """Load the detector behind ``ref`` (default: ``bundled:mtcnn_faces``) and warm it up."""
+        """Load the detector behind ``ref`` (default: ``bundled:yolov3_tiny_coco``) and warm
+        it up."""
         predictor = cls(*load_detector(ref, runs_dir=runs_dir))
         predictor.predict(np.zeros((64, 64, 3), "uint8"))
         return predictor

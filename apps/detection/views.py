@@ -9,7 +9,8 @@ from shared.ui.samples import image_samples
 
 SCENE_SEED = 3  # all three shapes, on a crop of the coffee photo
 SCENE_NAME = "synthetic scene (shapes)"
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")  # the astronaut's face for MTCNN
+# The coffee cup and the motorbike for the default YOLO, the astronaut's face for MTCNN.
+PHOTOS = ("coffee", "motorcycle_left", "astronaut", "chelsea", "rocket")
 
 
 def load_scene(seed=SCENE_SEED):

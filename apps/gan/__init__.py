@@ -1,4 +1,5 @@
-"""Image generation: a Projected GAN on frozen EfficientNet-Lite features vs a DCGAN."""
+"""Image generation: a pretrained DCGAN face generator, fine-tuned or sampled as it is, and
+GANs trained from scratch (a Projected GAN on frozen EfficientNet-Lite features vs a DCGAN)."""
 
 from pathlib import Path
 
@@ -12,8 +13,8 @@ SPEC = AppSpec(
     package=__name__,
     title="Image generation",
     icon=":material/auto_awesome:",
-    description="Train a GAN on your images (Projected GAN on pretrained features, or DCGAN) "
-    "and sample from it.",
+    description="Sample a pretrained face generator, fine-tune it on your images, or train a "
+    "GAN from scratch (Projected GAN on pretrained features, or DCGAN).",
     modality="latent",
     models=MODELS,
     predictor=Predictor,

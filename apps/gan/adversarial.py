@@ -144,9 +144,10 @@ class GAN(keras.Model):
         return self.generator(latent, training=training)
 
 
-def make_optimizers(learning_rate=2e-4):
-    """Adam(β1 = 0.5, β2 = 0.999) for both networks, the usual GAN setting."""
+def make_optimizers(learning_rate=2e-4, generator_rate=None):
+    """Adam(β1 = 0.5, β2 = 0.999) for the discriminator and the generator, the usual GAN
+    setting; the generator's rate is ``learning_rate`` unless ``generator_rate`` is given."""
     return (
         keras.optimizers.Adam(learning_rate, beta_1=0.5),
-        keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        keras.optimizers.Adam(generator_rate or learning_rate, beta_1=0.5),
     )

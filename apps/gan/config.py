@@ -4,31 +4,56 @@ and evaluate."""
 from dataclasses import dataclass, field
 from typing import Literal
 
+from apps.gan.weights import convert_dcgan_faces
 from shared.models import ModelCatalog
 
-# A GAN generates from a run trained here: there is no default or bundled generator.
-MODELS = ModelCatalog(name="gan", title="Image generation", default_model=None)
+# The PyTorch DCGAN tutorial's face generator (64×64, DigiFace-1M), from gan-face-generate.
+MODELS = ModelCatalog(
+    name="gan",
+    title="Image generation",
+    default_model="bundled:dcgan_faces",
+    bundled={"dcgan_faces": convert_dcgan_faces},
+)
+
+
+def is_generator_ref(ref):
+    """True for a pretrained generator of this app (``bundled:dcgan_faces``), which a
+    fine-tune starts from; other ``--model`` values name the Projected GAN's feature net."""
+    name = ref.strip().removeprefix("bundled:")
+    return ref.strip().startswith("bundled:") and name in MODELS.bundled
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """A DCGAN or a Projected GAN on an image folder, tfds:NAME or fashion-mnist."""
+    """A DCGAN or a Projected GAN on an image folder, tfds:NAME or fashion-mnist, from scratch
+    or from a pretrained generator (``--model bundled:dcgan_faces``)."""
 
     data: str = field(default="", metadata={"help": "image folder, tfds:NAME, or fashion-mnist"})
     model: str = field(
         default="bundled:efficientnet_lite0",
-        metadata={"help": "frozen feature network of the Projected GAN (bundled:, preset)"},
+        metadata={
+            "help": "a pretrained generator to fine-tune (bundled:dcgan_faces), or the frozen "
+            "feature network of the Projected GAN (bundled:efficientnet_lite0, preset)"
+        },
     )
-    architecture: Literal["projected", "dcgan"] = field(
-        default="projected", metadata={"help": "Projected GAN or the DCGAN baseline"}
+    architecture: Literal["projected", "dcgan"] | None = field(
+        default=None,
+        metadata={
+            "help": "discriminator: projected (Projected GAN) or dcgan; default projected, "
+            "and dcgan for a pretrained generator"
+        },
     )
-    image_size: int = field(default=32, metadata={"help": "generated image size (16-128)"})
+    image_size: int = field(
+        default=32,
+        metadata={"help": "generated image size (16-128; a pretrained generator keeps its own)"},
+    )
     epochs: int = field(default=20, metadata={"help": "passes over the images"})
     batch_size: int = field(default=64, metadata={"help": "images per batch"})
     learning_rate: float | None = field(
         default=None,
         metadata={
-            "help": "Adam learning rate of both networks (default 2e-4 DCGAN, 1e-3 Projected)"
+            "help": "Adam learning rate of both networks (default 2e-4 DCGAN, 1e-3 Projected; "
+            "a pretrained generator takes 1/20 of it)"
         },
     )
     feature_size: int | None = field(
@@ -48,6 +73,16 @@ class FinetuneConfig:
     seed: int = field(default=42, metadata={"help": "random seed"})
     runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
     name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+
+    @property
+    def pretrained(self):
+        """True when training starts from a pretrained generator (``--model``)."""
+        return is_generator_ref(self.model)
+
+    @property
+    def discriminator(self):
+        """The architecture trained: ``architecture``, else its default for the start."""
+        return self.architecture or ("dcgan" if self.pretrained else "projected")
 
     @classmethod
     def tiny(cls, **overrides):
@@ -74,9 +109,11 @@ class FinetuneConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class PredictConfig:
-    """``python -m apps.gan.predict``: PNG samples of a trained generator."""
+    """``python -m apps.gan.predict``: PNG samples of a generator (default bundled:dcgan_faces)."""
 
-    model: str = field(metadata={"help": "a GAN run: run:<id>"})
+    model: str = field(
+        default="", metadata={"help": "a GAN run (run:<id>) or bundled:dcgan_faces (default)"}
+    )
     num_samples: int = field(default=16, metadata={"help": "images to generate"})
     seed: int = field(default=0, metadata={"help": "the same seed gives the same images"})
     out: str = field(default="samples", metadata={"help": "folder for the PNG files"})
@@ -93,7 +130,7 @@ class PredictConfig:
 class EvaluateConfig:
     """``python -m apps.gan.evaluate``: FID and KID of a generator against real images."""
 
-    model: str = field(metadata={"help": "a GAN run: run:<id>"})
+    model: str = field(metadata={"help": "a GAN run (run:<id>) or bundled:dcgan_faces"})
     data: str = field(metadata={"help": "real images: folder, tfds:NAME[:SPLIT] or fashion-mnist"})
     num_samples: int = field(default=1000, metadata={"help": "images per set"})
     seed: int = field(

@@ -10,7 +10,7 @@ import sys
 from apps.gan.config import EvaluateConfig
 from apps.gan.data import load_images
 from apps.gan.metrics import compute_fid_kid, get_feature_extractor
-from apps.gan.model import generate, latent_vectors
+from apps.gan.model import sample
 from apps.gan.predictor import Predictor
 from shared.cli import parse_command, print_report
 
@@ -32,7 +32,7 @@ def evaluate(
     """FID/KID of ``num_samples`` generated images vs up to ``num_samples`` real ones.
 
     Args:
-        ref: a GAN run (``run:<id>``) or a generator ``.keras`` file.
+        ref: a GAN run (``run:<id>``), ``bundled:dcgan_faces`` or a generator ``.keras`` file.
         source: real images: a folder, ``tfds:NAME[:SPLIT]`` or ``fashion-mnist[:SPLIT]``.
         num_samples: generated images, and the most real images used.
         image_size: checked against the generator's output size when given (the real
@@ -57,7 +57,7 @@ def evaluate(
     if len(real) < 2:
         raise ValueError(f"{source}: {len(real)} image, FID/KID need at least 2")
     extractor = get_feature_extractor(network)
-    fake = generate(predictor.generator, latent_vectors(num_samples, LATENT_SEED_OFFSET + seed))
+    fake = sample(predictor.generator, num_samples, LATENT_SEED_OFFSET + seed)
     scores = compute_fid_kid(real, fake, extractor, seed=seed)
     return scores | {"model": predictor.ref, "data": str(source), "image_size": generated_size}
 

@@ -1,5 +1,6 @@
-"""``python -m apps.gan.finetune --data SOURCE --architecture projected|dcgan``: train a GAN run
-with FID/KID over time, sample grids per epoch, checkpoints and resume."""
+"""``python -m apps.gan.finetune --data SOURCE [--model bundled:dcgan_faces] [--architecture
+projected|dcgan]``: train a GAN run from scratch or from the pretrained face generator, with
+FID/KID over time, sample grids per epoch, checkpoints and resume."""
 
 import sys
 

@@ -52,6 +52,36 @@ def build_generator(image_size, latent_dim=LATENT_DIM, width=256, name="generato
     return keras.Model(latent, images, name=name)
 
 
+# The PyTorch DCGAN tutorial's generator (``nz``, ``ngf``), the shape of ``bundled:dcgan_faces``.
+TUTORIAL_LATENT_DIM = 100
+TUTORIAL_WIDTH = 64
+
+
+def build_tutorial_generator(latent_dim=TUTORIAL_LATENT_DIM, width=TUTORIAL_WIDTH):
+    """The PyTorch DCGAN tutorial's 64×64 generator, layer for layer: z as 1×1 → transposed
+    conv 4×4 (stride 1, no padding) to 4×4 → three transposed convs 4×4 stride 2 padding 1,
+    each with BatchNorm (ε 1e-5) and ReLU → one to 3 channels, tanh. PyTorch's padding p
+    crops p pixels from each side of the full transposed convolution: ``Cropping2D(1)``.
+    The layers are named ``deconv_<i>`` and ``batch_norm_<i>`` for the weight converter."""
+    latent = keras.Input((latent_dim,), name="latent")
+    x = layers.Reshape((1, 1, latent_dim))(latent)
+    for index, filters in enumerate((8 * width, 4 * width, 2 * width, width, 3)):
+        strides = 1 if index == 0 else 2
+        x = layers.Conv2DTranspose(
+            filters, 4, strides=strides, use_bias=False, name=f"deconv_{index}"
+        )(x)
+        if index:
+            x = layers.Cropping2D(1)(x)
+        if filters == 3:
+            break
+        x = layers.BatchNormalization(
+            epsilon=1e-5, momentum=BATCH_NORM_MOMENTUM, name=f"batch_norm_{index}"
+        )(x)
+        x = layers.ReLU()(x)
+    images = layers.Activation("tanh", dtype="float32")(x)
+    return keras.Model(latent, images, name="generator")
+
+
 def build_upsample_generator(image_size, latent_dim=LATENT_DIM, width=256, name="generator"):
     """FastGAN-style generator: z → 4×4 → (nearest ×2, 3x3 conv, BN, ReLU)* → 3x3 conv, tanh."""
     steps = _upsampling_steps(image_size)

@@ -1,4 +1,5 @@
-"""The Image generation page: sample a trained GAN, walk its latent space, see its training.
+"""The Image generation page: sample the bundled face generator or a trained GAN, walk its
+latent space, see a run's training.
 
 The generator loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource``), never
 at the top of this script, so reruns reuse it.
@@ -19,6 +20,13 @@ KEY = "gan"
 TRAIN_COMMAND = (
     "python -m apps.gan.finetune --data fashion-mnist --max-images 5000 --time-budget-minutes 6"
 )
+FINETUNE_COMMAND = (
+    f"python -m apps.gan.finetune --model {SPEC.models.default_model} --data FOLDER_OF_FACES "
+    "--time-budget-minutes 5"
+)
+BUNDLED_LABELS = {
+    "bundled:dcgan_faces": "bundled:dcgan_faces — pretrained faces (DigiFace-1M, 64 px)"
+}
 DISPLAY_WIDTH = 960  # generated images are 16-128 px: enlarge them to be seen
 MAX_SAMPLES = 64
 
@@ -59,10 +67,15 @@ def png_bytes(image):
 
 
 def sidebar_controls(runs):
-    """Run choice, sample count, seeds and interpolation steps from the sidebar."""
-    labels = {run.ref: run_label(run) for run in runs}
+    """Generator choice, sample count, seeds and interpolation steps from the sidebar."""
+    labels = {f"bundled:{name}": f"bundled:{name}" for name in SPEC.models.bundled}
+    labels |= BUNDLED_LABELS | {run.ref: run_label(run) for run in runs}
     ref = st.selectbox(
-        "GAN run", list(labels), format_func=labels.get, key=f"{KEY}_run", help="Complete runs"
+        "Generator",
+        list(labels),
+        format_func=labels.get,
+        key=f"{KEY}_model",
+        help="The bundled pretrained generator, or a complete GAN run",
     )
     num_samples = st.slider("Number of samples", 1, MAX_SAMPLES, 16, key=f"{KEY}_num_samples")
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=f"{KEY}_seed")
@@ -134,9 +147,16 @@ def render_training(run):
     architecture.metric("Architecture", metrics.get("architecture", "?"))
     if isinstance(metrics.get("fid"), (int, float)):
         fid.metric("Final FID", f"{metrics['fid']:.1f}")
+    size = metrics.get("image_size", config.get("image_size", "?"))
+    start = metrics.get("start", "scratch")
+    origin = (
+        f"critic features: {config.get('model', '?')}"
+        if start == "scratch"
+        else f"fine-tuned from {start}"
+    )
     st.caption(
-        f"Trained on {config.get('data', '?')} at {config.get('image_size', '?')} px; "
-        f"critic features: {config.get('model', '?')}. {describe_measurements(metrics)}"
+        f"Trained on {config.get('data', '?')} at {size} px; {origin}. "
+        f"{describe_measurements(metrics)}"
     )
     render_curves(metrics, history)
     grids = sorted(run.artifact("samples").glob("epoch*_0000.png"))
@@ -149,29 +169,41 @@ def render_training(run):
         st.image(upscale(pixels), caption=f"Fixed latents after epoch {epoch}")
 
 
+def render_bundled(ref):
+    """What the bundled generator is, and how to fine-tune it or train a GAN of one's own."""
+    st.caption(
+        f"{ref}: the PyTorch DCGAN tutorial's generator trained on DigiFace-1M (64×64 faces), "
+        "from the gan-face-generate package (MIT). No training run: it samples at once."
+    )
+    st.info(
+        "Fine-tune it on your own images (a discriminator trains alongside), or train a GAN "
+        f"from scratch, then reload this page:\n\n`{FINETUNE_COMMAND}`\n\n`{TRAIN_COMMAND}`"
+    )
+
+
 def main():
-    """Render the page: run and seeds in the sidebar; samples, interpolation, training."""
+    """Render the page: generator and seeds in the sidebar; samples, interpolation, training."""
     st.title(f"{SPEC.icon} {SPEC.title}")
     st.caption(SPEC.description)
     runs = complete_runs()
     if runs is None:
         return
-    if not runs:
-        st.info(f"No trained GAN yet. Train one, then reload this page:\n\n`{TRAIN_COMMAND}`")
-        return
     with st.sidebar:
         ref, num_samples, seed, seed_b, steps = sidebar_controls(runs)
-    predictor = cached_model(Predictor.load, ref)  # no offline hint: bundled: is a feature net here
+    predictor = cached_model(Predictor.load, ref, spec=SPEC)
     if predictor is None:
         return
-    run = next(run for run in runs if run.ref == ref)
+    run = next((run for run in runs if run.ref == ref), None)
     samples, interpolation, training = st.tabs(["Samples", "Interpolation", "Training"])
     with samples:
         render_samples(predictor, num_samples, seed)
     with interpolation:
         render_interpolation(predictor, seed, seed_b, steps)
     with training:
-        render_training(run)
+        if run is None:
+            render_bundled(ref)
+        else:
+            render_training(run)
 
 
 main()

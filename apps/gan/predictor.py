@@ -1,4 +1,4 @@
-"""The GAN's ``Predictor``: images from seeds of a trained generator, latent interpolation."""
+"""The GAN's ``Predictor``: images from seeds of a generator, latent interpolation."""
 
 import time
 from dataclasses import dataclass, field
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.gan.model import generate, latent_vectors, load_generator
+from apps.gan.model import generate, latent_size, latent_vectors, load_generator, sample
 from shared.results import Result, fields_dict
 
 
@@ -42,14 +42,15 @@ def image_grid(images, columns=8):
 
 
 class Predictor:
-    """Generate with one trained generator; the CLI, the UI and the tests share it."""
+    """Generate with one generator (bundled or trained); the CLI, the UI and the tests
+    share it."""
 
     def __init__(self, generator, ref):
         self.generator, self.ref = generator, ref
 
     @classmethod
-    def load(cls, ref, *, runs_dir=None):
-        """Load the generator of a run (``run:<id>``)."""
+    def load(cls, ref="", *, runs_dir=None):
+        """Load a generator: ``bundled:dcgan_faces`` (the default) or a run (``run:<id>``)."""
         return cls(*load_generator(ref, runs_dir=runs_dir))
 
     def predict(self, num_samples=16, seed=0):
@@ -57,13 +58,14 @@ class Predictor:
         if num_samples < 1:
             raise ValueError(f"num_samples must be at least 1, received {num_samples}")
         start = time.perf_counter()
-        images = generate(self.generator, latent_vectors(num_samples, seed))
+        images = sample(self.generator, num_samples, seed)
         latency_ms = (time.perf_counter() - start) * 1000
         return Samples(images=images, seed=seed, model=self.ref, latency_ms=latency_ms)
 
     def interpolate(self, seed_a, seed_b, steps=8):
         """Images along the straight line between the first latents of two seeds."""
-        start, end = latent_vectors(1, seed_a), latent_vectors(1, seed_b)
+        size = latent_size(self.generator)
+        start, end = latent_vectors(1, seed_a, size), latent_vectors(1, seed_b, size)
         weights = np.linspace(0, 1, steps, dtype="float32")[:, None]
         return generate(self.generator, (1 - weights) * start + weights * end)
 

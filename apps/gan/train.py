@@ -1,39 +1,64 @@
-"""Train a DCGAN or a Projected GAN on an image set: FID/KID over time, sample grids per
-epoch, a wall-time budget, and a crash-safe backup each epoch that a resumed run continues.
+"""Train a DCGAN or a Projected GAN on an image set, from scratch or from a pretrained
+generator: FID/KID over time, sample grids per epoch, a wall-time budget, and a crash-safe
+backup each epoch that a resumed run continues.
 """
 
 import shutil
 import time
+from dataclasses import dataclass
 
 import keras
 
 from apps.gan.data import load_images
 from apps.gan.metrics import compute_fid_kid, get_feature_extractor
-from apps.gan.model import build_gan, generate, latent_vectors
+from apps.gan.model import (
+    build_gan,
+    generate,
+    latent_size,
+    latent_vectors,
+    load_generator,
+    output_size,
+    sample,
+)
 from apps.gan.predictor import image_grid, save_images
 from shared import resumable
 from shared.atomic_io import atomic_write_json
 from shared.plots import save_history
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What training needs before a run exists.
+
+    Attributes:
+        images: ``(N, size, size, 3)`` in [-1, 1], at the generator's size.
+        generator: the pretrained generator to start from, or None (from scratch).
+    """
+
+    images: object
+    generator: object = None
+
+
 def prepare(config):
-    """The training images, ``(N, size, size, 3)`` in [-1, 1] (errors before any run exists)."""
-    images = load_images(
-        config.data, config.image_size, max_images=config.max_images, seed=config.seed
-    )
+    """The training images and the pretrained generator, if any (errors before any run
+    exists); a pretrained generator sets the image size."""
+    generator = load_generator(config.model)[0] if config.pretrained else None
+    image_size = output_size(generator) if generator is not None else config.image_size
+    images = load_images(config.data, image_size, max_images=config.max_images, seed=config.seed)
     if len(images) < config.batch_size:
         raise ValueError(
             f"{config.data}: {len(images)} images, fewer than one batch ({config.batch_size})"
         )
-    return images
+    return Prepared(images, generator)
 
 
-def train(images, config, plan, run, *, callbacks=(), verbose=1):
+def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Train the GAN per ``config`` (the plan's fields come from it too); returns the run's
     metrics: the last FID/KID and their curve."""
-    run.set_status("running", architecture=config.architecture)
-    gan = build_gan(config)
-    curve = FidCurve(run, images, config, get_feature_extractor())
+    images = prepared.images
+    run.set_status("running", architecture=config.discriminator)
+    gan = build_gan(config, prepared.generator)
+    curve = FidCurve(run, images, config, get_feature_extractor(), latent_size(gan.generator))
     backup = _fit(gan, images, config, run, curve, callbacks, verbose)
     gan.generator.save(run.model_path)
     run.save_history({"gan": backup.history})
@@ -44,7 +69,9 @@ def train(images, config, plan, run, *, callbacks=(), verbose=1):
     return final | {
         "curve": curve.curve,
         "num_images": len(images),
-        "architecture": config.architecture,
+        "image_size": int(images.shape[1]),
+        "architecture": config.discriminator,
+        "start": config.model if config.pretrained else "scratch",
         "feature_network": curve.extractor.description,
         "fid_samples": config.fid_samples,
     }
@@ -53,13 +80,14 @@ def train(images, config, plan, run, *, callbacks=(), verbose=1):
 class FidCurve(keras.callbacks.Callback):
     """Per epoch: a sample grid from fixed latents; every ``fid_every`` epochs FID/KID
     against the real images (time spent measuring is excluded from the training clock);
-    stops training when the wall-time budget is spent. Its curve and clock are saved with
-    each backup, so a resumed run continues them."""
+    stops training when the wall-time budget is spent. A run from a pretrained generator
+    also measures where it starts (epoch 0). Its curve and clock are saved with each backup,
+    so a resumed run continues them."""
 
-    def __init__(self, run, real_images, config, extractor):
+    def __init__(self, run, real_images, config, extractor, latent_dim):
         super().__init__()
         self.run, self.real, self.config, self.extractor = run, real_images, config, extractor
-        self.fixed_latent = latent_vectors(64, config.seed)
+        self.fixed_latent = latent_vectors(64, config.seed, latent_dim)
         self.curve, self.train_seconds, self._mark = [], 0.0, None
 
     def resumable_state(self):
@@ -68,6 +96,10 @@ class FidCurve(keras.callbacks.Callback):
 
     def restore_state(self, state):
         self.curve, self.train_seconds = list(state["curve"]), state["train_seconds"]
+
+    def on_train_begin(self, logs=None):
+        if self.config.pretrained and not self.curve:  # not on a resume
+            self._measure(0)
 
     def on_epoch_begin(self, epoch, logs=None):
         # The clock runs from here to this callback's epoch end: FID measurements, sample
@@ -93,20 +125,26 @@ class FidCurve(keras.callbacks.Callback):
             self.train_seconds >= 60 * config.time_budget_minutes
         )
         if (epoch + 1) % config.fid_every == 0 or last or over_budget:
-            fake = generate(generator, latent_vectors(config.fid_samples, 10_000 + epoch))
-            scores = compute_fid_kid(self.real[: config.fid_samples], fake, self.extractor)
-            self.curve.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_seconds": round(self.train_seconds, 2),
-                    **{k: scores[k] for k in ("fid", "kid", "kid_std")},
-                }
-            )
-            atomic_write_json(self.run.artifact("fid_curve.json"), self.curve)
+            scores = self._measure(epoch + 1)
             if logs is not None:
                 logs.update(fid=scores["fid"], kid=scores["kid"])
         if over_budget:
             self.model.stop_training = True
+
+    def _measure(self, epoch):
+        """FID/KID after ``epoch`` epochs (0: before training), appended to the curve."""
+        config = self.config
+        fake = sample(self.model.generator, config.fid_samples, 10_000 + epoch - 1)
+        scores = compute_fid_kid(self.real[: config.fid_samples], fake, self.extractor)
+        self.curve.append(
+            {
+                "epoch": epoch,
+                "train_seconds": round(self.train_seconds, 2),
+                **{k: scores[k] for k in ("fid", "kid", "kid_std")},
+            }
+        )
+        atomic_write_json(self.run.artifact("fid_curve.json"), self.curve)
+        return scores
 
 
 def _dataset(images, config):

@@ -8,6 +8,7 @@ from shared.image_backbones import IMAGE_BACKBONES
 from shared.predict_cli import PredictOptions, inputs_field
 
 MODELS = IMAGE_BACKBONES  # the classifiers are the image backbones the other image apps use
+EXPORT_FORMATS = ("saved_model", "tflite", "tflite_float16", "tflite_int8", "onnx")
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,11 @@ class FinetuneConfig:
     runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
     name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
     export: tuple[str, ...] = field(
-        default=(), metadata={"help": "also export: saved_model and/or tflite"}
+        default=(),
+        metadata={
+            "help": "also export, and check each export on the held-out images: "
+            + ", ".join(EXPORT_FORMATS)
+        },
     )
     tensorboard: bool = field(default=True, metadata={"help": "write TensorBoard logs"})
 
@@ -78,9 +83,11 @@ class FinetuneConfig:
             value = getattr(self, name)
             if value is not None and value < (8 if name == "image_size" else 1):
                 raise ValueError(f"{name} is too small: received {value}")
-        unknown = set(self.export) - {"saved_model", "tflite"}
+        unknown = set(self.export) - set(EXPORT_FORMATS)
         if unknown:
-            raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")
+            raise ValueError(
+                f"export accepts {', '.join(EXPORT_FORMATS)}; received {sorted(unknown)}"
+            )
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,144 @@
-"""Export a fine-tuned classifier run for serving: a SavedModel, then TFLite from it."""
+"""Export a fine-tuned classifier run for serving, and check every export on held-out data.
 
+Formats: a SavedModel, TFLite in float32, float16 and int8 (full integer, calibrated on up to
+``REPRESENTATIVE_IMAGES`` of the run's training images) and ONNX. Each one is loaded back and
+scored on the run's validation images (the split its training held out) next to the Keras
+model; ``export/report.json`` keeps the table, and an export that lost more than
+``shared.export_check.MAX_ACCURACY_DROP`` accuracy points is refused.
+"""
+
+import numpy as np
+
+from apps.image_classify import data as data_lib
 from apps.image_classify.model import load_classifier, serving_model
 from shared.app_spec import Exporter
-from shared.export import export_saved_model, export_tflite
+from shared.export import export_onnx, export_saved_model, export_tflite
+from shared.export_check import (
+    REPORT,
+    Export,
+    check_exports,
+    format_report,
+    read_report,
+    write_report,
+)
+from shared.splits import split_indices
 
-TFLITE = "export/model.tflite"
+REPRESENTATIVE_IMAGES = 200
+SAVED_MODEL = "export/saved_model"
+FORMATS = {
+    "saved_model": Export("saved_model", SAVED_MODEL, "saved_model"),
+    "tflite": Export("tflite_float32", "export/model.tflite", "tflite"),
+    "tflite_float16": Export("tflite_float16", "export/model_float16.tflite", "tflite"),
+    "tflite_int8": Export("tflite_int8", "export/model_int8.tflite", "tflite"),
+    "onnx": Export("onnx", "export/model.onnx", "onnx"),
+}
+"""``--export`` names -> the export each one writes (the SavedModel is always written: the
+TFLite ones are converted from it)."""
 
 
-def export_classifier(run):
-    """Write ``export/saved_model`` and ``export/model.tflite`` of an image-classifier run."""
-    saved_model = run.artifact("export/saved_model")
-    if not saved_model.is_dir():
-        task, _, _ = load_classifier(run.ref, runs_dir=run.path.parent.parent)
-        export_saved_model(serving_model(task), saved_model)
-    export_tflite(saved_model, run.artifact(TFLITE))
+def held_out_split(data, validation_split, seed):
+    """``(train images, held-out images, held-out labels)`` as the run's training split them.
+
+    With no validation split the run was scored on its training images, and so are the
+    exports.
+    """
+    train_index, val_index = split_indices(data.labels, validation_split, seed)
+    held_out = val_index if len(val_index) else train_index
+    return data.images[train_index], data.images[held_out], data.labels[held_out]
 
 
-EXPORTERS = (Exporter("Export SavedModel and TFLite", TFLITE, export_classifier),)
+def representative_images(images, seed, count=REPRESENTATIVE_IMAGES):
+    """Up to ``count`` of ``images`` chosen at random with ``seed``, as float32."""
+    chosen = np.random.default_rng(seed).permutation(len(images))[:count]
+    return images[np.sort(chosen)].astype("float32")
+
+
+def export_run(run, task, data, *, formats, validation_split, seed, batch_size=32):
+    """Write the asked ``formats`` (keys of ``FORMATS``) into the run, check them, report.
+
+    Args:
+        run: the run to write ``export/`` into.
+        task: its trained keras-hub ImageClassifier.
+        data: the run's ``ImageData`` (all images, at the model's size).
+        formats: which exports to write; "saved_model" is always written.
+        validation_split, seed: the run's split (``held_out_split``).
+        batch_size: images per call when scoring.
+
+    Returns:
+        The report (``shared.export_check.check_exports``), also written to
+        ``export/report.json``. An export that fails to convert is a "failed" row.
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"export accepts {', '.join(FORMATS)}; received {sorted(unknown)}")
+    train_images, held_out, labels = held_out_split(data, validation_split, seed)
+    serving = serving_model(task)
+    serving.predict(held_out[:1].astype("float32"), verbose=0)  # ONNX export needs it called
+    saved_model = export_saved_model(serving, run.artifact(SAVED_MODEL))
+    writers = {
+        "tflite": lambda path: export_tflite(saved_model, path),
+        "tflite_float16": lambda path: export_tflite(saved_model, path, precision="float16"),
+        "tflite_int8": lambda path: export_tflite(
+            saved_model,
+            path,
+            precision="int8",
+            representative=representative_images(train_images, seed),
+        ),
+        "onnx": lambda path: export_onnx(serving, path),
+    }
+    written, failed = [FORMATS["saved_model"]], []
+    for name in [name for name in FORMATS if name in formats and name != "saved_model"]:
+        try:
+            writers[name](run.artifact(FORMATS[name].path))
+            written.append(FORMATS[name])
+        except Exception as error:  # a format that cannot be converted is reported, not fatal
+            export = FORMATS[name]
+            error = f"{type(error).__name__}: {error}"
+            failed.append({"format": export.format, "path": export.path, "error": error})
+    report = check_exports(serving, written, run.path, held_out, labels, batch_size=batch_size)
+    report["exports"] += [row | {"status": "failed"} for row in failed]
+    write_report(report, run.artifact(REPORT))
+    return report
+
+
+def export_classifier(run, formats=tuple(FORMATS)):
+    """Export a complete run to ``formats`` (all by default), reloading its data; the report.
+
+    The images are read again from the run's ``data`` source with its own settings, so the
+    held-out split is the one its training scored.
+    """
+    runs_dir = run.path.parent.parent
+    task, _, _ = load_classifier(run.ref, runs_dir=runs_dir)
+    config = run.config
+    height, _ = task.preprocessor.image_converter.image_size
+    data = data_lib.load_source(config["data"], height, config.get("max_images_per_class"))
+    return export_run(
+        run,
+        task,
+        data,
+        formats=formats,
+        validation_split=config["validation_split"],
+        seed=config["seed"],
+    )
+
+
+def print_report(report):
+    """Print the export table."""
+    print(format_report(report), flush=True)
+
+
+def has_every_export(run):
+    """Whether the run's export report covers every format (the ONNX row may have failed)."""
+    report = read_report(run)
+    checked = {row["format"] for row in report["exports"]} if report else set()
+    return checked >= {export.format for export in FORMATS.values()}
+
+
+EXPORTERS = (
+    Exporter(
+        "Export and check SavedModel, TFLite (float32, float16, int8) and ONNX",
+        REPORT,
+        export_classifier,
+        done=has_every_export,
+    ),
+)

@@ -160,13 +160,16 @@ def save_classifier(task, directory):
 def serving_model(task):
     """Images in [0, 255] at the model's size → logits: the export includes the scaling.
 
-    Built straight from the task's layers (no nested training models), with the backbone
-    frozen: traced through nested functional models, trained layers were exported in
-    training mode in Keras 3.15.
+    Built straight from the task's layers (no nested training models), with every backbone
+    layer frozen: traced through nested functional models, trainable layers were exported in
+    training mode in Keras 3.15 (BatchNorm on batch statistics), and a backbone reloaded
+    from a preset keeps its layers trainable when only ``backbone.trainable`` is set.
     """
     import keras
 
     task.backbone.trainable = False
+    for layer in task.backbone.layers:
+        layer.trainable = False
     height, width = task.preprocessor.image_converter.image_size
     images = keras.Input((height, width, 3), name="images")
     features = task.backbone(task.preprocessor.image_converter(images))

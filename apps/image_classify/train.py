@@ -1,8 +1,8 @@
 """Fine-tune an image classifier on a folder or ``tfds:`` dataset through the shared recipe.
 
 A stratified held-out split scores the run (accuracy, per-class report, confusion matrix);
-the run keeps the model as a keras-hub preset, its labels, curves and, on request, a
-SavedModel / TFLite export.
+the run keeps the model as a keras-hub preset, its labels, curves and, on request, exports
+(SavedModel, TFLite float32 / float16 / int8, ONNX) each checked on the held-out split.
 """
 
 from dataclasses import dataclass
@@ -11,14 +11,13 @@ import keras
 import numpy as np
 
 from apps.image_classify import data as data_lib
+from apps.image_classify.export import export_run, print_report
 from apps.image_classify.model import (
     base_image_size,
     build_transfer_classifier,
     save_classifier,
-    serving_model,
     transfer_parts,
 )
-from shared.export import export_saved_model, export_tflite
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
 from shared.resumable import epoch_shuffled
@@ -66,8 +65,20 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
         callbacks=callbacks,
         verbose=verbose,
     )
-    metrics = _finish(run, task, parts, histories, evaluation, data.class_names, config)
+    metrics = _finish(run, task, parts, histories, evaluation, data.class_names)
     run.set_status("running", accuracy=metrics["accuracy"])
+    if config.export:
+        report = export_run(
+            run,
+            task,
+            data,
+            formats=config.export,
+            validation_split=config.validation_split,
+            seed=config.seed,
+            batch_size=config.batch_size,
+        )
+        if verbose:
+            print_report(report)
     return metrics
 
 
@@ -82,7 +93,7 @@ def _augmenter():
     )
 
 
-def _finish(run, task, parts, histories, evaluation, class_names, config):
+def _finish(run, task, parts, histories, evaluation, class_names):
     """Score the trained model, save it and its figures; returns the metrics."""
     eval_dataset, eval_labels, split = evaluation
     predicted = np.argmax(parts.model.predict(eval_dataset, verbose=0), axis=-1)
@@ -90,11 +101,6 @@ def _finish(run, task, parts, histories, evaluation, class_names, config):
     save_confusion_matrix(report["confusion_matrix"], class_names, run.artifact("confusion.png"))
     save_history(histories, run.artifact("history.png"))
     save_classifier(task, run.artifact("model"))
-    if config.export:
-        serving = serving_model(task)
-        saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
-        if "tflite" in config.export:
-            export_tflite(saved_model, run.artifact("export/model.tflite"))
     run.save_labels(class_names)
     run.save_history(histories)
     return {key: value for key, value in report.items() if key != "per_class"} | {

@@ -1,4 +1,5 @@
-"""Speech recognition on Whisper (bundled tiny.en, offline) and keras-hub presets."""
+"""Speech recognition on Whisper (bundled tiny.en and multilingual base, offline) and keras-hub
+presets."""
 
 from pathlib import Path
 
@@ -12,7 +13,8 @@ SPEC = AppSpec(
     package=__name__,
     title="Speech to text",
     icon=":material/mic:",
-    description="Transcribe English speech from the microphone or a file, offline.",
+    description="Transcribe speech from the microphone or a file, offline: English, or "
+    "99 languages identified and translated to English with Whisper base.",
     modality="audio",
     models=MODELS,
     predictor=Predictor,

@@ -4,7 +4,7 @@ predict and evaluate."""
 from dataclasses import dataclass, field
 from typing import Literal
 
-from apps.speech.weights import convert_whisper_tiny_en
+from apps.speech.weights import convert_whisper_base, convert_whisper_tiny_en
 from shared.models import ModelCatalog
 from shared.predict_cli import PredictOptions, inputs_field
 
@@ -12,7 +12,7 @@ MODELS = ModelCatalog(
     name="speech",
     title="Speech to text",
     default_model="bundled:whisper_tiny_en",
-    bundled={"whisper_tiny_en": convert_whisper_tiny_en},
+    bundled={"whisper_tiny_en": convert_whisper_tiny_en, "whisper_base": convert_whisper_base},
     hub_presets=(
         "whisper_tiny_en",
         "whisper_base_en",
@@ -94,6 +94,14 @@ class PredictConfig(PredictOptions):
     beam_size: int = field(default=1, metadata={"help": "1 = greedy"})
     timestamps: bool = field(
         default=False, metadata={"help": "segment start/end times", "action": "store_true"}
+    )
+    language: str | None = field(
+        default=None,
+        metadata={"help": "spoken language code (de, pt, ...); default: detected"},
+    )
+    task: Literal["transcribe", "translate"] = field(
+        default="transcribe",
+        metadata={"help": "transcribe in the spoken language, or translate it to English"},
     )
 
     def validate(self):

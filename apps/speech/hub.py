@@ -5,20 +5,24 @@ Moonshine's transcriber (``apps.speech.model`` loads them)."""
 class HubWhisperTokenizer:
     """Adapter giving a keras-hub ``WhisperTokenizer`` the interface decoding uses."""
 
-    def __init__(self, tokenizer, language="<|en|>", task="transcribe"):
+    def __init__(self, tokenizer):
         self._tokenizer = tokenizer
         special = dict(tokenizer.special_tokens)
         self.special_ids = {name.strip("<|>"): token_id for name, token_id in special.items()}
         self.special_ids["timestamp_begin"] = self.special_ids["notimestamps"] + 1
-        self.multilingual = bool(tokenizer.language_tokens)
-        self.language_id = (tokenizer.language_tokens or {}).get(language)
-        self.task_id = self.special_ids.get(task)
+        languages = tokenizer.language_tokens or {}
+        self.language_ids = {name.strip("<|>"): token_id for name, token_id in languages.items()}
 
-    def prompt_ids(self, timestamps=False):
+    @property
+    def multilingual(self):
+        """True when the model hears many languages (and can translate them to English)."""
+        return bool(self.language_ids)
+
+    def prompt_ids(self, timestamps=False, language="en", task="transcribe"):
         """``<|startoftranscript|>`` [language, task] [``<|notimestamps|>``]."""
         prompt = [self.special_ids["startoftranscript"]]
         if self.multilingual:
-            prompt += [self.language_id, self.task_id]
+            prompt += [self.language_ids[language], self.special_ids[task]]
         return prompt if timestamps else prompt + [self.special_ids["notimestamps"]]
 
     def decode(self, ids, skip_special=True):

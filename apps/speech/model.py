@@ -67,16 +67,15 @@ def _from_directory(directory, ref):
     return LoadedTranscriber(generator, tokenizer, converter, suppress, ref)
 
 
-def _from_hub(name, *, task="transcribe"):
-    """A keras-hub Whisper preset (``task="translate"`` for multilingual → English), or a
-    Moonshine one."""
+def _from_hub(name):
+    """A keras-hub Whisper preset, or a Moonshine one."""
     import keras_hub
 
     if name.startswith("moonshine"):
         model = keras_hub.models.MoonshineAudioToText.from_preset(name)
         return MoonshineTranscriber(model, name)
     backbone = keras_hub.models.WhisperBackbone.from_preset(name)
-    tokenizer = HubWhisperTokenizer(keras_hub.models.WhisperTokenizer.from_preset(name), task=task)
+    tokenizer = HubWhisperTokenizer(keras_hub.models.WhisperTokenizer.from_preset(name))
     converter = keras_hub.layers.WhisperAudioConverter(num_mels=backbone.num_mels)
     generator = WhisperGenerator(backbone, special_tokens_of(tokenizer))
     return LoadedTranscriber(generator, tokenizer, converter, (), name)

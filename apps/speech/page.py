@@ -1,4 +1,5 @@
-"""The Speech to text page: pick a model and a recording, read the transcript.
+"""The Speech to text page: pick a model and a recording, read the transcript (or, with a
+multilingual model, its English translation) and the language heard.
 
 The model loads through ``shared.ui.widgets.cached_model`` (``st.cache_resource``), never at
 the top of this script, so reruns reuse it. The example recordings are the test clips of the
@@ -13,7 +14,8 @@ import streamlit as st
 
 from apps.speech import SPEC
 from apps.speech.predictor import Predictor
-from apps.speech.views import REFERENCES, TEST_CLIPS
+from apps.speech.tokenizer import LANGUAGE_NAMES, TASKS, language_label
+from apps.speech.views import REFERENCES, TEST_CLIPS, language_text
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform
 from shared.ui.widgets import (
@@ -26,6 +28,11 @@ from shared.ui.widgets import (
 )
 
 _LOG = logging.getLogger(__name__)
+AUTO = "auto"
+TASK_LABELS = {
+    "transcribe": "Transcribe (the spoken language)",
+    "translate": "Translate to English",
+}
 
 
 def loading_spinner(ref):
@@ -49,8 +56,12 @@ def segments_table(transcript):
 
 
 def render_transcript(transcript, timestamps):
-    """The transcript in large type, latency and real-time factor, and the segments."""
+    """The transcript in large type, the language heard, latency and real-time factor, and
+    the segments."""
     st.subheader(escape_markdown(transcript.text) or "(no speech heard)")
+    heard = language_text(transcript)
+    if heard:
+        st.caption(f"Language: {heard}")
     latency, factor, length = st.columns(3)
     latency.metric("Latency", f"{transcript.latency_ms:.0f} ms")
     factor.metric(
@@ -67,15 +78,14 @@ def render_transcript(transcript, timestamps):
         st.caption("No timed segments: this model or clip gave no timestamps.")
 
 
-def transcribe(predictor, audio, source, *, beam_size, timestamps):
-    """``predictor.predict`` under a spinner; None after an ``st.error``."""
+def transcribe(predictor, audio, source, **options):
+    """``predictor.predict(audio, source=source, **options)`` under a spinner; None after an
+    ``st.error``."""
     try:
         with st.spinner("Transcribing…"):
-            return predictor.predict(
-                audio, beam_size=beam_size, timestamps=timestamps, source=source
-            )
+            return predictor.predict(audio, source=source, **options)
     except ValueError as error:
-        show_error(error, hint="Try another recording or another model.")
+        show_error(error, hint="Try another recording, or bundled:whisper_base for languages.")
     except Exception as error:  # a page shows a message, never a traceback
         _LOG.exception("transcribing %r failed", source)
         show_error(
@@ -85,14 +95,14 @@ def transcribe(predictor, audio, source, *, beam_size, timestamps):
     return None
 
 
-def render_result(audio, source, predictor, *, beam_size, timestamps):
+def render_result(audio, source, predictor, options):
     """Play the input, transcribe it, then show the transcript, metrics and the waveform."""
     st.audio(audio, sample_rate=TARGET_SAMPLE_RATE)
     st.caption(f"{source} ({len(audio) / TARGET_SAMPLE_RATE:.1f} s at 16 kHz)")
-    transcript = transcribe(predictor, audio, source, beam_size=beam_size, timestamps=timestamps)
+    transcript = transcribe(predictor, audio, source, **options)
     if transcript is None:
         return
-    render_transcript(transcript, timestamps)
+    render_transcript(transcript, options["timestamps"])
     figure_column, reference_column = st.columns(2)
     with figure_column, st.expander("Waveform and spectrogram"):
         show_waveform(audio, TARGET_SAMPLE_RATE)
@@ -102,7 +112,8 @@ def render_result(audio, source, predictor, *, beam_size, timestamps):
 
 
 def sidebar_options():
-    """Model, beam size and timestamps from the sidebar."""
+    """Model and the ``predict`` options (beam size, timestamps, language, task) from the
+    sidebar."""
     with st.sidebar:
         ref = model_selector(SPEC, key="speech_model")
         beam_size = st.slider(
@@ -116,14 +127,30 @@ def sidebar_options():
         timestamps = st.toggle(
             "Timestamps", key="speech_timestamps", help="Show when each segment is spoken."
         )
-    return ref, beam_size, timestamps
+        language = st.selectbox(
+            "Spoken language",
+            [AUTO, *LANGUAGE_NAMES],
+            format_func=lambda code: "detect" if code == AUTO else language_label(code),
+            key="speech_language",
+            help="Multilingual models (bundled:whisper_base) detect it; English-only ones "
+            "hear English.",
+        )
+        task = st.radio(
+            "Output",
+            TASKS,
+            format_func=TASK_LABELS.get,
+            key="speech_task",
+            help="Translation to English needs a multilingual model (bundled:whisper_base).",
+        )
+    options = dict(beam_size=beam_size, timestamps=timestamps, task=task)
+    return ref, options | {"language": None if language == AUTO else language}
 
 
 def main():
     """Render the page: options in the sidebar, audio input, then the transcript."""
     st.title(f"{SPEC.icon} {SPEC.title}")
     st.caption(SPEC.description)
-    ref, beam_size, timestamps = sidebar_options()
+    ref, options = sidebar_options()
     audio, source = audio_input(SPEC.name, SPEC.samples)
     if not TEST_CLIPS:
         st.info(
@@ -137,7 +164,7 @@ def main():
         return
     predictor = cached_model(Predictor.load, ref, spec=SPEC, spinner=loading_spinner(ref))
     if predictor is not None:
-        render_result(audio, source, predictor, beam_size=beam_size, timestamps=timestamps)
+        render_result(audio, source, predictor, options)
 
 
 main()

@@ -14,6 +14,7 @@ CSV_COLUMNS = (
     "start",
     "end",
     "text",
+    "language",
     "audio_seconds",
     "real_time_factor",
     "model",
@@ -23,9 +24,16 @@ CSV_COLUMNS = (
 
 
 def describe(result):
-    """The text lines of one transcript: source, duration and text, then its segments."""
+    """The text lines of one transcript: source, duration, the language when detected (with
+    its probability; "→ en" when translated) and the text, then its segments."""
     seconds, factor = result.audio_seconds, result.real_time_factor
-    lines = [f"{result.source} ({seconds:.1f} s, real-time factor {factor:.2f}): {result.text}"]
+    heard = ""
+    if result.language_probability is not None:
+        heard = f", {result.language} {result.language_probability:.0%}"
+    heard += " → en" if result.task == "translate" else ""
+    lines = [
+        f"{result.source} ({seconds:.1f} s{heard}, real-time factor {factor:.2f}): {result.text}"
+    ]
     for segment in result.segments:
         lines.append(f"  [{segment.start:6.2f} → {segment.end:6.2f}] {segment.text}")
     return "\n".join(lines)
@@ -35,6 +43,7 @@ def csv_rows(result):
     """One row per clip; with ``--timestamps``, one row per segment (start, end, text)."""
     common = {
         "source": result.source,
+        "language": result.language,
         "audio_seconds": result.audio_seconds,
         "real_time_factor": result.real_time_factor,
         "model": result.model,
@@ -49,16 +58,18 @@ def csv_rows(result):
 
 def main(argv=None):
     """``python -m apps.speech.predict CLIP|FOLDER|GLOB|LIST.txt... --model REF
-    [--beam-size N] [--timestamps] [--json|--csv]``; the flags (or a ``--config`` file) are
-    ``PredictConfig``'s."""
+    [--beam-size N] [--timestamps] [--language CODE] [--task transcribe|translate]
+    [--json|--csv]``; the flags (or a ``--config`` file) are ``PredictConfig``'s."""
     config = parse_command(PredictConfig, argv, prog="python -m apps.speech.predict")
     try:
         inputs = InputPaths(config.inputs, AUDIO_EXTENSIONS)
         predictor = Predictor.load(config.model, runs_dir=config.runs_dir)
+        predictor.request(config.language, config.task)  # refused before any clip is read
     except (ValueError, OSError) as error:
         return report_error(error)
 
     options = {"beam_size": config.beam_size, "timestamps": config.timestamps}
+    options |= {"language": config.language, "task": config.task}
     return predict_cli.run(
         inputs,
         decode=decode_audio,

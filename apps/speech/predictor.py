@@ -8,7 +8,8 @@ import numpy as np
 
 from apps.speech.decoding import DecodeOptions
 from apps.speech.model import SAMPLE_RATE, load_transcriber
-from apps.speech.search import beam_search, greedy
+from apps.speech.search import beam_search, greedy, language_probabilities
+from apps.speech.tokenizer import check_task
 from apps.speech.windows import (
     WINDOW_SECONDS,
     Segment,
@@ -30,6 +31,10 @@ class Transcript(Result):
         real_time_factor: processing time over audio time (below 1: faster than real time).
         segments: timed ``Segment`` pieces of the text, when asked for timestamps.
         labels: a keyword model's top classes, ``{"label", "score"}`` each, best first.
+        language: the spoken language's code (``"de"``): detected, or as asked; ``"en"`` for
+            an English-only model; None for a keyword model.
+        language_probability: the detected language's probability (None when not detected).
+        task: ``"transcribe"`` (text in the spoken language) or ``"translate"`` (English).
     """
 
     text: str
@@ -37,6 +42,25 @@ class Transcript(Result):
     real_time_factor: float
     segments: list[Segment] = field(default_factory=list)
     labels: list[dict] = field(default_factory=list)
+    language: str | None = None
+    language_probability: float | None = None
+    task: str = "transcribe"
+
+
+@dataclass
+class Speech:
+    """The language a clip is decoded in (None until detected on its first window) and the
+    task; detection fills ``language`` and ``probability``."""
+
+    language: str | None
+    task: str
+    probability: float | None = None
+
+    def heard(self, language, probability=None):
+        """Set the language; translating English speech is transcribing it."""
+        self.language, self.probability = language, probability
+        if language == "en":
+            self.task = "transcribe"
 
 
 class Predictor:
@@ -56,16 +80,29 @@ class Predictor:
         predictor.predict(np.zeros(SAMPLE_RATE, "float32"))
         return predictor
 
-    def _hypothesis(self, window, options, prompt):
-        """The decoded tokens of one window of up to 30 seconds (zero-padded to 30)."""
+    @property
+    def multilingual(self):
+        """True for a model that hears many languages and translates them to English."""
+        return bool(getattr(getattr(self.loaded, "tokenizer", None), "multilingual", False))
+
+    def _hypothesis(self, window, options, speech):
+        """The decoded tokens of one window of up to 30 seconds (zero-padded to 30), in
+        ``speech``'s language and task; the language is detected here when not known."""
         loaded = self.loaded
         padded = np.pad(window, (0, WINDOW_SECONDS * SAMPLE_RATE - len(window)))
         encoded = loaded.generator.encode(loaded.audio_converter(padded[None]))
+        if speech.language is None:
+            scores = language_probabilities(
+                loaded.generator, encoded, loaded.tokenizer.language_ids
+            )
+            best = max(scores, key=scores.get)
+            speech.heard(best, scores[best])
+        prompt = loaded.tokenizer.prompt_ids(options.timestamps, speech.language, speech.task)
         if options.beam_size <= 1:
             return greedy(loaded.generator, encoded, prompt, options)[0]
         return beam_search(loaded.generator, encoded, prompt, options)
 
-    def _windows(self, audio, options):
+    def _windows(self, audio, options, speech):
         """``(start, end, tokens)`` of each window decoded: seconds where it starts and where
         its segments end at the latest (where the next window starts), and its kept tokens.
 
@@ -76,16 +113,15 @@ class Predictor:
         Each window needs the one before: they decode in turn, not as a batch.
         """
         size = WINDOW_SECONDS * SAMPLE_RATE
-        tokenizer = self.loaded.tokenizer
         if len(audio) <= size:
-            hypothesis = self._hypothesis(audio, options, tokenizer.prompt_ids(options.timestamps))
+            hypothesis = self._hypothesis(audio, options, speech)
             return [(0.0, len(audio) / SAMPLE_RATE, hypothesis.tokens)]
-        options, prompt = replace(options, timestamps=True), tokenizer.prompt_ids(True)
-        begin = tokenizer.special_ids["timestamp_begin"]
+        options = replace(options, timestamps=True)
+        begin = self.loaded.tokenizer.special_ids["timestamp_begin"]
         windows, seek = [], 0
         while seek < len(audio):
             end = min(seek + size, len(audio))
-            tokens, cut = self._hypothesis(audio[seek:end], options, prompt).tokens, None
+            tokens, cut = self._hypothesis(audio[seek:end], options, speech).tokens, None
             if end < len(audio):  # the last window has no edge to cut speech at
                 tokens, cut = complete_segments(tokens, begin)
             following = quiet_start(audio, seek, tokens, cut, begin) if cut else end
@@ -93,9 +129,9 @@ class Predictor:
             seek = following
         return windows
 
-    def _whisper(self, audio, options):
+    def _whisper(self, audio, options, speech):
         """Texts of the windows, and their segments when ``options.timestamps``."""
-        tokenizer, windows = self.loaded.tokenizer, self._windows(audio, options)
+        tokenizer, windows = self.loaded.tokenizer, self._windows(audio, options, speech)
         texts = [tokenizer.decode(tokens).strip() for _, _, tokens in windows]
         if not options.timestamps:
             return texts, []
@@ -106,13 +142,64 @@ class Predictor:
         ]
         return texts, segments
 
-    def predict(self, audio, *, beam_size=1, timestamps=False, source=None):
-        """Transcribe 16 kHz mono float audio of any length (see ``_windows``).
+    def request(self, language, task):
+        """The ``Speech`` to decode ``language`` (None: detect) and ``task`` in.
+
+        Raises:
+            ValueError: what the model cannot do (an English-only model asked to translate
+                or to hear another language), an unknown language or task.
+        """
+        check_task(task)
+        speech = Speech(None, task)
+        if hasattr(self.loaded, "classify"):  # a keyword model: sounds, no language
+            return replace(speech, task="transcribe")
+        if not self.multilingual:
+            if task == "translate" or language not in (None, "en"):
+                asked = "translate" if task == "translate" else f"hear language {language!r}"
+                raise ValueError(
+                    f"{self.loaded.ref} is English-only and cannot {asked}: "
+                    "use a multilingual model such as bundled:whisper_base"
+                )
+            language = "en"
+        elif language is not None and language not in self.languages:
+            raise ValueError(
+                f"unknown language {language!r}: this model hears {', '.join(self.languages)}"
+            )
+        if language is not None:
+            speech.heard(language)
+        return speech
+
+    @property
+    def languages(self):
+        """The codes of the languages the model hears (``["en"]`` for an English-only one)."""
+        if self.multilingual:
+            return list(self.loaded.tokenizer.language_ids)
+        return [] if hasattr(self.loaded, "classify") else ["en"]
+
+    def predict(
+        self, audio, *, beam_size=1, timestamps=False, language=None, task="transcribe", source=None
+    ):
+        """Transcribe (or translate) 16 kHz mono float audio of any length (see ``_windows``).
+
+        Args:
+            audio: the samples.
+            beam_size: 1 is greedy decoding.
+            timestamps: also return timed segments.
+            language: the spoken language's code (``"de"``); None detects it on the first
+                30 seconds (a multilingual model; an English-only one hears ``"en"``).
+            task: ``"transcribe"`` writes the spoken language, ``"translate"`` English
+                (a multilingual model; English speech is then transcribed).
+            source: where the audio came from, recorded in the result.
 
         Returns:
             A ``Transcript`` (with ``segments`` when ``timestamps``).
+
+        Raises:
+            ValueError: an English-only model asked to translate or to hear another
+                language, an unknown language or task.
         """
         audio = np.asarray(audio, "float32")
+        speech = self.request(language, task)
         suppress = getattr(self.loaded, "suppress_tokens", ())
         options = DecodeOptions(
             beam_size=beam_size, timestamps=timestamps, suppress_tokens=suppress
@@ -127,7 +214,7 @@ class Predictor:
         elif hasattr(self.loaded, "transcribe_windows"):  # keras-hub Moonshine
             texts = self.loaded.transcribe_windows(split_windows(audio))
         else:
-            texts, segments = self._whisper(audio, options)
+            texts, segments = self._whisper(audio, options, speech)
         elapsed = time.perf_counter() - start
         seconds = len(audio) / SAMPLE_RATE
         return Transcript(
@@ -139,4 +226,7 @@ class Predictor:
             segments=segments,
             source=source,
             labels=labels,
+            language=speech.language,
+            language_probability=speech.probability,
+            task=speech.task,
         )

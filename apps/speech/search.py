@@ -3,6 +3,26 @@
 import numpy as np
 
 from apps.speech.decoding import NEG_INF, Hypothesis, log_softmax
+from shared.numeric import softmax
+
+
+def language_probabilities(generator, encoder_output, language_ids):
+    """Whisper's language identification: the next-token distribution after
+    ``<|startoftranscript|>`` alone, restricted to the language tokens.
+
+    Args:
+        generator: the ``WhisperGenerator``.
+        encoder_output: one window's encoder states (batch 1).
+        language_ids: ``{code: token id}`` of the model's languages.
+
+    Returns:
+        ``{code: probability}`` over the languages (summing to 1).
+    """
+    tokens = np.asarray([[generator.special.start_of_transcript]], "int32")
+    self_cache, cross_cache = generator.empty_caches(1, int(encoder_output.shape[1]), 1)
+    logits, _, _ = generator._prefill(tokens, encoder_output, self_cache, cross_cache)
+    probabilities = softmax(np.asarray(logits, "float64")[0, list(language_ids.values())])
+    return dict(zip(language_ids, probabilities.tolist()))
 
 
 def apply_rules(logits, generated, options, special):

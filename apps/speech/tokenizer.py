@@ -12,6 +12,30 @@ from pathlib import Path
 METADATA_FILE = "transferzoo.json"
 TOKENIZER_FILE = "assets/tokenizer/whisper_tokenizer.json"
 TIMESTAMP_SECONDS = 0.02
+TASKS = ("transcribe", "translate")
+# Whisper's 99 languages, by the code of their ``<|code|>`` token.
+LANGUAGE_NAMES = {
+    "en": "English", "zh": "Chinese", "de": "German", "es": "Spanish", "ru": "Russian",
+    "ko": "Korean", "fr": "French", "ja": "Japanese", "pt": "Portuguese", "tr": "Turkish",
+    "pl": "Polish", "ca": "Catalan", "nl": "Dutch", "ar": "Arabic", "sv": "Swedish",
+    "it": "Italian", "id": "Indonesian", "hi": "Hindi", "fi": "Finnish", "vi": "Vietnamese",
+    "he": "Hebrew", "uk": "Ukrainian", "el": "Greek", "ms": "Malay", "cs": "Czech",
+    "ro": "Romanian", "da": "Danish", "hu": "Hungarian", "ta": "Tamil", "no": "Norwegian",
+    "th": "Thai", "ur": "Urdu", "hr": "Croatian", "bg": "Bulgarian", "lt": "Lithuanian",
+    "la": "Latin", "mi": "Maori", "ml": "Malayalam", "cy": "Welsh", "sk": "Slovak",
+    "te": "Telugu", "fa": "Persian", "lv": "Latvian", "bn": "Bengali", "sr": "Serbian",
+    "az": "Azerbaijani", "sl": "Slovenian", "kn": "Kannada", "et": "Estonian",
+    "mk": "Macedonian", "br": "Breton", "eu": "Basque", "is": "Icelandic", "hy": "Armenian",
+    "ne": "Nepali", "mn": "Mongolian", "bs": "Bosnian", "kk": "Kazakh", "sq": "Albanian",
+    "sw": "Swahili", "gl": "Galician", "mr": "Marathi", "pa": "Punjabi", "si": "Sinhala",
+    "km": "Khmer", "sn": "Shona", "yo": "Yoruba", "so": "Somali", "af": "Afrikaans",
+    "oc": "Occitan", "ka": "Georgian", "be": "Belarusian", "tg": "Tajik", "sd": "Sindhi",
+    "gu": "Gujarati", "am": "Amharic", "yi": "Yiddish", "lo": "Lao", "uz": "Uzbek",
+    "fo": "Faroese", "ht": "Haitian Creole", "ps": "Pashto", "tk": "Turkmen", "nn": "Nynorsk",
+    "mt": "Maltese", "sa": "Sanskrit", "lb": "Luxembourgish", "my": "Myanmar", "bo": "Tibetan",
+    "tl": "Tagalog", "mg": "Malagasy", "as": "Assamese", "tt": "Tatar", "haw": "Hawaiian",
+    "ln": "Lingala", "ha": "Hausa", "ba": "Bashkir", "jw": "Javanese", "su": "Sundanese",
+}  # fmt: skip
 # Special tokens Whisper's decoding needs, by their name without the ``<|...|>`` marks.
 SPECIAL_NAMES = (
     "endoftext",
@@ -23,6 +47,20 @@ SPECIAL_NAMES = (
     "nocaptions",
     "notimestamps",
 )
+# Multilingual vocabularies name ``<|nocaptions|>`` ``<|nospeech|>``.
+SPECIAL_ALIASES = {"nocaptions": "nospeech"}
+
+
+def language_label(code):
+    """``"German (de)"`` for ``"de"``; the code alone when Whisper has no name for it."""
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def check_task(task):
+    """Raise ``ValueError`` unless ``task`` is ``"transcribe"`` or ``"translate"``."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, received {task!r}")
 
 
 def read_special_ids(tokenizer_file):
@@ -36,6 +74,9 @@ def read_special_ids(tokenizer_file):
     """
     added = json.loads(Path(tokenizer_file).read_text(encoding="utf-8"))["added_tokens"]
     by_content = {token["content"]: token["id"] for token in added}
+    for name, alias in SPECIAL_ALIASES.items():
+        if f"<|{alias}|>" in by_content:
+            by_content.setdefault(f"<|{name}|>", by_content[f"<|{alias}|>"])
     missing = [name for name in SPECIAL_NAMES if f"<|{name}|>" not in by_content]
     if missing:
         raise ValueError(f"{tokenizer_file} is not a Whisper tokenizer: no {missing}")
@@ -49,15 +90,19 @@ class WhisperTextTokenizer:
 
     Args:
         tokenizer_file: path of a Hugging Face ``tokenizer.json`` of a Whisper model.
+        lang_ids: a multilingual model's language token ids (its ``config.json``'s
+            ``lang_ids``); none for an English-only model.
 
     Attributes:
         special_ids: ``{name: id}`` of the special tokens (see ``SPECIAL_NAMES``) plus
             ``timestamp_begin``; each is also an attribute ``<name>_id``, e.g.
             ``startoftranscript_id``, ``notimestamps_id``, ``endoftext_id`` (end of text).
         vocabulary_size: ids in the tokenizer file (timestamp ids come after these).
+        language_ids: ``{code: id}`` of the language tokens, e.g. ``{"en": 50259, ...}``;
+            empty for an English-only model.
     """
 
-    def __init__(self, tokenizer_file):
+    def __init__(self, tokenizer_file, lang_ids=()):
         import tokenizers
 
         self.tokenizer_file = str(tokenizer_file)
@@ -66,23 +111,42 @@ class WhisperTextTokenizer:
         for name, token_id in self.special_ids.items():
             setattr(self, f"{name}_id", token_id)
         self.vocabulary_size = self._tokenizer.get_vocab_size(with_added_tokens=True)
+        tokens = [self._tokenizer.id_to_token(int(token_id)) or "" for token_id in lang_ids]
+        if not all(token.startswith("<|") and token.endswith("|>") for token in tokens):
+            raise ValueError(f"{tokenizer_file}: the language ids are not language tokens")
+        self.language_ids = {token[2:-2]: int(i) for token, i in zip(tokens, lang_ids)}
 
     @classmethod
     def from_preset(cls, preset_dir):
-        """Load the tokenizer saved by ``apps.speech.weights`` into ``preset_dir``."""
+        """Load the tokenizer saved by ``apps.speech.weights`` into ``preset_dir``, with the
+        language tokens of a multilingual model (from its ``transferzoo.json``)."""
         path = Path(preset_dir) / TOKENIZER_FILE
         if not path.is_file():
             raise ValueError(f"{preset_dir} holds no Whisper tokenizer (no {TOKENIZER_FILE})")
-        return cls(path)
+        metadata_path = Path(preset_dir) / METADATA_FILE
+        metadata = (
+            json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.is_file() else {}
+        )
+        lang_ids = metadata.get("lang_ids", ()) if metadata.get("multilingual") else ()
+        return cls(path, lang_ids)
+
+    @property
+    def multilingual(self):
+        """True when the model hears many languages (and can translate them to English)."""
+        return bool(self.language_ids)
 
     @property
     def eot_id(self):
         """End of text: Whisper stops decoding here."""
         return self.special_ids["endoftext"]
 
-    def prompt_ids(self, timestamps=False):
-        """The decoder prompt for English transcription."""
+    def prompt_ids(self, timestamps=False, language="en", task="transcribe"):
+        """The decoder prompt: ``<|startoftranscript|>``, then on a multilingual model the
+        language and task tokens (``<|de|><|translate|>``), then ``<|notimestamps|>``
+        unless ``timestamps``. An English-only model's prompt has no language or task."""
         prompt = [self.startoftranscript_id]
+        if self.multilingual:
+            prompt += [self.language_ids[language], self.special_ids[task]]
         return prompt if timestamps else prompt + [self.notimestamps_id]
 
     def encode(self, text):

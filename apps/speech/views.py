@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 from apps.speech.data import synthetic_tones
+from apps.speech.tokenizer import language_label
 from shared.app_spec import DemoData
 from shared.audio import encode_wav
 from shared.ui.samples import TESTDATA, generated_tone, read_references
@@ -44,6 +45,16 @@ SAMPLES = {label: functools.partial(Path, path) for label, (path, _) in TEST_CLI
 SAMPLES[GENERATED_NAME] = generated_tone
 REFERENCES = {label: reference for label, (_, reference) in TEST_CLIPS.items() if reference}
 REFERENCES[GENERATED_NAME] = GENERATED_REFERENCE
+
+
+def language_text(transcript):
+    """``"German (de), detected 86 %"``, ``"English (en)"`` (as asked), or None."""
+    if transcript.language is None:
+        return None
+    text = language_label(transcript.language)
+    if transcript.language_probability is not None:
+        text += f", detected {transcript.language_probability:.0%}"
+    return text + (", translated to English" if transcript.task == "translate" else "")
 
 
 def render_compact(result, audio):

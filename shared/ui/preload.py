@@ -31,7 +31,7 @@ def default_models(specs):
     return [
         (spec.name, spec.predictor.load, spec.default_model)
         for spec in specs
-        if spec.default_model is not None  # an app that samples trained runs has none
+        if spec.default_model is not None
     ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from shared.export_check import accepted_exports, read_report, report_rows, tolerance_note
 from shared.ui.widgets import show_error
 
 KEY = "runs"
@@ -128,16 +129,22 @@ def _file_bytes(path):
 
 
 def render_exports(run, exporters=()):
-    """Downloads of the model and its exports, and a button for each export not made yet."""
+    """Downloads of the model and its exports, and a button for each export not made yet.
+
+    A run with an export report (``shared.export_check``) shows its table under the buttons
+    and offers only the exports that passed it.
+    """
     if run.state != "complete":
         st.caption(f"The run is {run.state}: it has no final model to download or export.")
         return
     prefix = f"{KEY}_{run.app}_{run.run_id}"
     download("the model", run.model_path, f"{prefix}_model")
-    download("the SavedModel", run.artifact("export/saved_model"), f"{prefix}_saved_model")
-    download("the TFLite model", run.artifact("export/model.tflite"), f"{prefix}_tflite")
+    report = read_report(run)
+    if report is None:
+        download("the SavedModel", run.artifact("export/saved_model"), f"{prefix}_saved_model")
+        download("the TFLite model", run.artifact("export/model.tflite"), f"{prefix}_tflite")
     for index, exporter in enumerate(exporters):
-        if run.artifact(exporter.artifact).exists():
+        if exporter.is_done(run):
             continue
         if st.button(exporter.label, key=f"{prefix}_export_{index}"):
             try:
@@ -148,3 +155,13 @@ def render_exports(run, exporters=()):
                 show_error(f"Export failed: {type(error).__name__}: {error}")
                 return
             st.rerun()
+    if report is not None:
+        render_export_report(run, report, prefix)
+
+
+def render_export_report(run, report, prefix):
+    """The export check table, then a download of each export that passed it."""
+    st.dataframe(report_rows(report), hide_index=True)
+    st.caption(tolerance_note(report))
+    for row in accepted_exports(report):
+        download(row["format"], run.artifact(row["path"]), f"{prefix}_{row['format']}")

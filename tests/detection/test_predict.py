@@ -1,4 +1,5 @@
-"""Tests for apps.detection.predict: the bundled MTCNN face detector, drawing and the CLI."""
+"""Tests for apps.detection.predict: the bundled MTCNN face detector (``bundled:mtcnn_faces``),
+drawing and the CLI."""
 
 import json
 
@@ -11,6 +12,7 @@ from apps.detection.model import Detection
 from apps.detection.predict import main
 from apps.detection.predictor import Predictor, draw_detections
 
+FACES = "bundled:mtcnn_faces"
 KEYPOINTS = {"left_eye", "right_eye", "nose", "mouth_left", "mouth_right"}
 
 
@@ -21,7 +23,7 @@ def astronaut():
 
 @pytest.fixture(scope="module")
 def predictor():
-    return Predictor.load()
+    return Predictor.load(FACES)
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def test_a_photo_without_faces_gives_no_detections(predictor):
 
 @pytest.mark.real_weights
 def test_cli_prints_one_json_line(astronaut_png, capsys):
-    assert main([str(astronaut_png), "--json"]) == 0
+    assert main([str(astronaut_png), "--model", FACES, "--json"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
@@ -71,7 +73,7 @@ def test_cli_prints_one_json_line(astronaut_png, capsys):
 @pytest.mark.real_weights
 def test_cli_save_dir_writes_a_drawn_image(astronaut_png, astronaut, tmp_path, capsys):
     save_dir = tmp_path / "drawn"
-    assert main([str(astronaut_png), "--save-dir", str(save_dir)]) == 0
+    assert main([str(astronaut_png), "--model", FACES, "--save-dir", str(save_dir)]) == 0
     assert "1 found" in capsys.readouterr().out
     drawn = np.asarray(Image.open(save_dir / "astronaut_detections.png"))
     assert drawn.shape == astronaut.shape and not np.array_equal(drawn, astronaut)

@@ -1,4 +1,5 @@
-"""The detection predict CLI: folder and list inputs, per-file errors, CSV, drawings."""
+"""The detection predict CLI: folder and list inputs, per-file errors, CSV, drawings (with
+the MTCNN face detector, ``bundled:mtcnn_faces``)."""
 
 import csv
 import io
@@ -14,7 +15,7 @@ from apps.detection.predictor import Predictor
 
 @pytest.fixture(scope="module")
 def predictor():
-    return Predictor.load()
+    return Predictor.load("bundled:mtcnn_faces")
 
 
 @pytest.fixture

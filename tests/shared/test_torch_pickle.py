@@ -1,6 +1,8 @@
-"""Tests for shared.torch_pickle on legacy torch checkpoints crafted by hand, without torch."""
+"""Tests for shared.torch_pickle on legacy and zip-format torch checkpoints crafted by hand,
+without torch."""
 
 import collections
+import io
 import os
 import pickle
 import struct
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 
 from shared.efficientnet_lite import checkpoint_path
-from shared.torch_pickle import LEGACY_MAGIC_NUMBER, load_legacy_state_dict
+from shared.torch_pickle import LEGACY_MAGIC_NUMBER, load_checkpoint, load_legacy_state_dict
 
 LEGACY_PROTOCOL_VERSION = 1001
 SYS_INFO = {
@@ -278,3 +280,129 @@ def test_bundled_efficientnet_lite0_checkpoint():
     assert parameters == 4_694_024
     assert state["_fc.weight"].shape == (1000, 1280)
     assert state["_conv_stem.weight"].dtype == np.float32
+
+
+class _ZipPickler(_LegacyPickler):
+    """Writes persistent ids as the zip format does: 5 fields, no view."""
+
+    def persistent_id(self, obj):
+        if not isinstance(obj, Storage):
+            return None
+        self.storages.setdefault(obj.key, obj)
+        return ("storage", _STORAGE_CLASSES[obj.values.dtype], obj.key, "cpu", obj.values.size)
+
+
+def write_zip_checkpoint(path, state, *, folder="archive", byteorder=b"little", extra=None):
+    """Write ``state`` the way ``torch.save`` has since PyTorch 1.6 (stored zip entries);
+    ``extra`` maps entry names to bytes that replace or add entries."""
+    buffer = io.BytesIO()
+    pickler = _ZipPickler(buffer)
+    pickler.dump(state)
+    entries = {f"{folder}/data.pkl": buffer.getvalue(), f"{folder}/byteorder": byteorder}
+    for key, storage in pickler.storages.items():
+        entries[f"{folder}/data/{key}"] = storage.values.astype(
+            storage.values.dtype.newbyteorder("<")
+        ).tobytes()
+    entries |= extra or {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_zip_checkpoint_round_trip_with_a_nested_state_dict(tmp_path, shared_storage_state):
+    checkpoint = {
+        "netG_state_dict": shared_storage_state,
+        "top": contiguous("9", np.ones(3, dtype=np.float32)),
+    }
+    state = load_checkpoint(write_zip_checkpoint(tmp_path / "weights.tar", checkpoint))
+    assert list(state) == ["netG_state_dict", "top"]
+    nested = state["netG_state_dict"]
+    expected = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(nested["conv.weight"], expected)
+    np.testing.assert_array_equal(nested["conv.weight_t"], expected.T)
+    np.testing.assert_array_equal(nested["conv.bias"], [4, 5, 6, 7])
+    assert nested["bn.num_batches_tracked"] == 7 and nested["half"].dtype == np.float16
+    np.testing.assert_array_equal(state["top"], np.ones(3))
+
+
+def test_zip_forbidden_global_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "payload-ran"
+    state = {
+        "weight": contiguous("0", np.ones(2, dtype=np.float32)),
+        "evil": RunsCode(f"touch {marker}"),
+    }
+    with pytest.raises(ValueError, match="system"):
+        load_checkpoint(write_zip_checkpoint(tmp_path / "evil.pt", state))
+    assert not marker.exists()
+
+
+def test_legacy_file_is_not_a_zip_checkpoint(tmp_path):
+    path = write_legacy_checkpoint(tmp_path / "legacy.pth", {})
+    with pytest.raises(ValueError, match="not a zip-format"):
+        load_checkpoint(path)
+
+
+def _weight_state():
+    return {"weight": contiguous("0", np.arange(10, dtype=np.float32))}
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"archive/data/0": b"\0" * 8}, "holds 8 bytes, expected 40"),
+        ({"archive/data/0": b"\0" * 400}, "holds 400 bytes, expected 40"),
+        ({"archive/byteorder": b"big"}, "byte order"),
+        ({"other/data.pkl": b"."}, "one <folder>/data.pkl"),
+    ],
+    ids=["truncated", "oversized", "big-endian", "two-pickles"],
+)
+def test_zip_checkpoint_with_bad_entries_is_refused(tmp_path, extra, message):
+    path = write_zip_checkpoint(tmp_path / "bad.pt", _weight_state(), extra=extra)
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(path)
+
+
+def test_zip_checkpoint_missing_a_storage_is_refused(tmp_path):
+    path = write_zip_checkpoint(tmp_path / "full.pt", _weight_state())
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp_path / "cut.pt", "w") as cut:
+        for info in source.infolist():
+            if not info.filename.endswith("/data/0"):
+                cut.writestr(info, source.read(info))
+    with pytest.raises(ValueError, match="data/0 is missing"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+
+def test_zip_checkpoint_with_a_compressed_storage_is_refused(tmp_path):
+    path = tmp_path / "deflated.pt"
+    buffer = io.BytesIO()
+    _ZipPickler(buffer).dump(_weight_state())
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", buffer.getvalue())
+        archive.writestr("archive/data/0", b"\0" * 40, compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(ValueError, match="compressed"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "key", ["../../etc/passwd", "a/b", ""], ids=["traversal", "slash", "empty"]
+)
+def test_zip_storage_key_outside_the_data_folder_is_refused(tmp_path, key):
+    state = {"weight": Tensor(Storage(key, np.ones(2, dtype=np.float32)), 0, (2,), (1,))}
+    path = write_zip_checkpoint(tmp_path / "keys.pt", state, extra={})
+    with pytest.raises(ValueError, match="storage key|missing"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("offset, size, stride", CRAFTED_TENSORS.values(), ids=CRAFTED_TENSORS)
+def test_zip_tensor_that_does_not_fit_its_storage_is_refused(tmp_path, offset, size, stride):
+    storage = _storage_of(16)
+    state = {"net": {"crafted.weight": Tensor(storage, offset, size, stride)}}
+    with pytest.raises(ValueError, match="crafted.weight"):
+        load_checkpoint(write_zip_checkpoint(tmp_path / "crafted.pt", state))
+
+
+def test_zip_state_nested_deeper_than_a_checkpoint_dict_is_refused(tmp_path):
+    state = {"a": {"b": {"weight": contiguous("0", np.ones(2, dtype=np.float32))}}}
+    with pytest.raises(ValueError, match="a.b is a OrderedDict|a.b is a dict"):
+        load_checkpoint(write_zip_checkpoint(tmp_path / "deep.pt", state))

@@ -139,11 +139,11 @@ class _ScriptedDecoder:
     def __init__(self, audio, replies):
         self.audio, self.replies, self.starts, self.calls = audio, replies, [], []
 
-    def __call__(self, window, options, prompt):
+    def __call__(self, window, options, speech):
         first = int(np.flatnonzero(window)[0])  # found by its first sound (noise is unique)
         position = int(np.flatnonzero(self.audio == window[first])[0]) - first
         self.starts.append(round(position / SAMPLE_RATE, 2))
-        self.calls.append((list(prompt), options.timestamps))
+        self.calls.append((speech.language, speech.task, options.timestamps))
         return Hypothesis(self.replies.pop(0))
 
 
@@ -176,7 +176,7 @@ def test_windows_seek_to_the_last_complete_segment(tokenizer, monkeypatch):
         (47.38, 48.38, "three"),
         (57.38, 70.0, "three"),
     ]
-    assert decoder.calls == [(tokenizer.prompt_ids(timestamps=True), True)] * 3
+    assert decoder.calls == [("en", "transcribe", True)] * 3
 
 
 def test_a_short_clip_is_one_window_as_asked(tokenizer, monkeypatch):
@@ -187,4 +187,4 @@ def test_a_short_clip_is_one_window_as_asked(tokenizer, monkeypatch):
     )
     result = predictor.predict(audio)
     assert result.text == "hi" and result.segments == []
-    assert decoder.calls == [(tokenizer.prompt_ids(timestamps=False), False)]
+    assert decoder.calls == [("en", "transcribe", False)]

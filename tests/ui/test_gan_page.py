@@ -33,13 +33,20 @@ def trained_runs_dir(tmp_path_factory):
     return runs_dir, run
 
 
-def test_without_runs_the_page_says_how_to_train_one(tmp_path, monkeypatch):
+@pytest.mark.real_weights
+def test_without_runs_the_page_samples_the_bundled_generator(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFERZOO_RUNS_DIR", str(tmp_path))
     at = open_gan_page()
     assert not at.error, [error.value for error in at.error]
+    assert at.selectbox(key="gan_model").value == "bundled:dcgan_faces"
+    assert at.selectbox(key="gan_model").options == [
+        "bundled:dcgan_faces — pretrained faces (DigiFace-1M, 64 px)"
+    ]
+    assert len(at.image) == 2  # samples and interpolation, at once: no run needed
+    assert "16 samples, seed 0" in at.image[0].captions[0]
     message = " ".join(info.value for info in at.info)
+    assert "--model bundled:dcgan_faces --data" in message
     assert "python -m apps.gan.finetune --data fashion-mnist" in message
-    assert not at.image
 
 
 def test_a_trained_run_shows_samples_and_its_training(trained_runs_dir, monkeypatch):
@@ -47,7 +54,8 @@ def test_a_trained_run_shows_samples_and_its_training(trained_runs_dir, monkeypa
     monkeypatch.setenv("TRANSFERZOO_RUNS_DIR", str(runs_dir))
     at = open_gan_page()
     assert not at.error, [error.value for error in at.error]
-    assert at.selectbox(key="gan_run").value == run.ref
+    at.selectbox(key="gan_model").set_value(run.ref).run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
     # Samples grid, interpolation strip and the last epoch's grid from the run folder.
     assert len(at.image) == 3
     assert "16 samples, seed 0" in at.image[0].captions[0]

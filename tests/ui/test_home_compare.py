@@ -35,10 +35,10 @@ def test_home_has_a_card_per_app_with_weights_and_a_sample_link():
     titles = " ".join(header.value for header in at.subheader)
     assert all(spec.title in titles for spec in APPS)
     badges = " ".join(markdown.value for markdown in at.markdown if "-badge[" in markdown.value)
-    assert "bundled (" in badges and "needs a run" in badges  # no GAN run in a fresh registry
+    assert "bundled (" in badges and "needs a run" not in badges  # the GAN has a bundled default
     links = {(link.proto.page, link.proto.query_string) for link in at.page_link}
     assert ("image_classify", "sample=chelsea") in links
-    assert ("detection", "sample=astronaut") in links
+    assert ("detection", "sample=coffee") in links
     assert ("translate", "sample=Travel") in links
     assert {"compare", "chains", "train", "runs"} <= {page for page, _ in links}
 
@@ -98,12 +98,12 @@ def test_compare_apps_on_one_image():
     at = open_page(COMPARE)
     at.radio(key="compare_mode").set_value("Apps on one input").run()
     assert not at.exception, at.exception
-    at.selectbox(key="compare_image_sample").set_value("astronaut").run()
+    at.selectbox(key="compare_image_sample").set_value("coffee").run()
     assert not at.exception and not at.error, errors(at)
     labels = [metric.label for metric in at.metric]
     assert "Top class" in labels and "Detections" in labels
     detections = next(metric for metric in at.metric if metric.label == "Detections")
-    assert int(detections.value) >= 1  # the astronaut's face
+    assert int(detections.value) >= 1  # the coffee cup
 
 
 def test_compare_bad_image_uploads_are_errors_not_tracebacks():

@@ -8,7 +8,7 @@ from shared.ui.widgets import load_once
 def test_default_models_are_the_input_apps_defaults():
     models = preload.default_models(APPS)
     expected = {spec.name: spec.default_model for spec in APPS if spec.default_model is not None}
-    assert set(expected) == {"image_classify", "detection", "speech", "translate"}
+    assert set(expected) == {"image_classify", "detection", "speech", "translate", "gan"}
     assert {name: ref for name, _, ref in models} == expected
     assert all(loader.__qualname__ == "Predictor.load" for _, loader, _ in models)
 

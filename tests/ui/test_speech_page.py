@@ -107,3 +107,14 @@ def test_oversized_upload_is_refused_with_the_limit():
     assert not at.exception, at.exception
     assert len(at.error) == 1 and "the limit is 25 MB" in at.error[0].value
     assert not at.metric
+
+
+@NEEDS_CARDS
+def test_translation_on_the_english_only_model_is_one_clear_error():
+    at = open_speech_page()
+    sample = at.selectbox(key="speech_sample")
+    sample.set_value(next(option for option in sample.options if option.startswith("cards 001")))
+    at.radio(key="speech_task").set_value("translate").run(timeout=TIMEOUT)
+    assert not at.exception, at.exception
+    assert len(at.error) == 1 and "English-only" in at.error[0].value
+    assert not at.metric

@@ -45,6 +45,11 @@ def _csv_per_image(stdout, folder):
     assert header.startswith("source,") and len(rows) == 18, stdout  # 3 classes × 6 images
 
 
+def _found_a_cup(stdout, folder):
+    assert re.search(r"\bcup\b", stdout), stdout
+    assert (folder / "drawn" / "coffee_detections.png").is_file()
+
+
 def _drew_a_face(stdout, folder):
     assert re.search(r"\bface\b", stdout), stdout
     assert (folder / "drawn" / "astronaut_detections.png").is_file()
@@ -60,6 +65,12 @@ def _talk_across_30_s(stdout, folder):
     assert "spades" in text and "hearts" in text, text  # said from 27.3 s to 30.8 s
     starts = [segment["start"] for segment in result["segments"]]
     assert starts == sorted(starts) and result["audio_seconds"] > 30
+
+
+def _translated_german_talk(stdout, folder):
+    (result,) = _expect_json_lines(stdout)
+    assert result["language"] == "de" and result["task"] == "translate", result
+    assert "ich" not in result["text"].lower().split(), result  # English, not German
 
 
 def _translated(stdout, folder):
@@ -85,9 +96,11 @@ def _generated(stdout, folder):
 CHECKS = (
     (r"image_classify\.predict chelsea\.png", _classified_cat),
     (r"image_classify\.predict flowers_test .*--csv", _csv_per_image),
+    (r"detection\.predict coffee\.png", _found_a_cup),
     (r"detection\.predict astronaut\.png", _drew_a_face),
     (r"speech\.predict clip\.wav", _transcribed_clip),
     (r"speech\.predict long_talk\.flac", _talk_across_30_s),
+    (r"speech\.predict german_talk\.wav", _translated_german_talk),
     (r"translate\.predict \"The weather", _translated),
     (r"translate\.predict --direction pt-en --file carta\.txt", _translated_letter),
     (r"translate\.predict \"Where is the station", _alternatives),

@@ -6,6 +6,7 @@ with a header row, sentence pairs ...), only fewer and smaller items. Speech use
 """
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ PAIRS = (
     ("My house is small.", "Minha casa é pequena."),
     ("See you tomorrow.", "Até amanhã."),
 )
+GERMAN = "Guten Morgen. Ich habe heute leider keine Zeit, weil ich nach Berlin fahren muss."
 LETTER = "Querida Ana,\n\nEstou bem. O tempo está bom e a cidade é bonita.\n\nUm abraço, João\n"
 
 
@@ -50,6 +52,13 @@ def _speech(relative):
 
 def _image_folder(path, seed):
     write_image_folder(synthetic_shapes(num_per_class=6, image_size=64, seed=seed), path)
+
+
+def _faces(path):
+    """The 100 faces of scikit-image's LFW subset (grey 25x25 crops): one batch of 64 and more."""
+    path.mkdir(parents=True)
+    for index, face in enumerate(skimage.data.lfw_subset()[:100]):
+        Image.fromarray(np.round(face * 255).astype("uint8")).save(path / f"face_{index:03d}.png")
 
 
 def _photo(path):
@@ -86,6 +95,13 @@ def _talk(path):
     soundfile.write(path, np.concatenate(pieces), SAMPLE_RATE, format="FLAC")
 
 
+def _german_talk(path):
+    """A German sentence spoken by ``espeak-ng``."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs Debian espeak-ng: apt-get install espeak-ng")
+    subprocess.run(["espeak-ng", "-v", "de", "-w", str(path), GERMAN], check=True)
+
+
 def _pairs(path, pairs):
     path.write_text("".join(f"{en}\t{pt}\n" for en, pt in pairs), encoding="utf-8")
 
@@ -94,10 +110,12 @@ MAKERS = {
     "flowers": lambda path: _image_folder(path, seed=0),
     "flowers_test": lambda path: _image_folder(path, seed=1),
     "my_photo.jpg": _photo,
+    "my_faces": _faces,
     "my_voc_folder": lambda path: _voc(path, seed=0),
     "my_test_folder": lambda path: _voc(path, seed=1),
     "keywords/": _keywords,
     "long_talk.flac": _talk,
+    "german_talk.wav": _german_talk,
     "my_clips.tsv": lambda path: _manifest(path, TRAIN_CLIPS),
     "test_clips.tsv": lambda path: _manifest(path, TEST_CLIPS),
     "my_pairs.tsv": lambda path: _pairs(path, PAIRS),
