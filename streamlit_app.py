@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:  # so `apps` and `shared` import however Streamlit
 import streamlit as st  # noqa: E402
 
 from apps import APPS  # noqa: E402
+from shared.ui.page_state import keep_widget_values  # noqa: E402
 from shared.ui.preload import preload_default_models  # noqa: E402
 from shared.ui.presentation import (  # noqa: E402
     apply_app_presets,
@@ -55,6 +56,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="collapsed" if presentation_requested() else "auto",
 )
+keep_widget_values()  # before any widget: each page shows its last inputs when the user returns
 page = st.navigation(build_pages(APPS))
 presentation_toggle()
 for spec in APPS:

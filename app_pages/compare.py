@@ -14,7 +14,7 @@ from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.inputs import modality_input
 from shared.ui.presentation import presentation_default
 from shared.ui.render import predict, render
-from shared.ui.widgets import escape_markdown, model_choices
+from shared.ui.widgets import escape_markdown, model_choices, show_online_models
 
 KEY = "compare"
 MAX_COLUMNS = 4
@@ -42,8 +42,9 @@ def models_of_one_app(specs):
     titles = {spec.name: spec.title for spec in specs}
     name = st.selectbox("App", list(titles), format_func=titles.get, key=f"{KEY}_app")
     spec = next(spec for spec in specs if spec.name == name)
-    labels = dict(model_choices(spec))
-    refs = st.multiselect(
+    box = st.container()
+    labels = dict(model_choices(spec, online=show_online_models(f"{KEY}_online_{name}")))
+    refs = box.multiselect(
         "Models",
         list(labels),
         default=default_refs(spec, labels),

@@ -13,7 +13,7 @@ import streamlit as st
 
 from shared.cache import cached_preset_dir
 from shared.images import IMAGE_EXTENSIONS, decode_image
-from shared.models import bundled_cache_name, offline_choices
+from shared.models import bundled_cache_name, is_offline, offline_choices
 from shared.runs import RUN_REF_PREFIX, list_runs
 
 MAX_UPLOAD_MB = 20
@@ -138,8 +138,12 @@ def _metric_text(run):
     return "no metrics"
 
 
-def model_choices(spec, runs_dir=None):
-    """``(ref, label)`` pairs: bundled models, then complete fine-tuned runs, then hub presets."""
+def model_choices(spec, runs_dir=None, *, online=True):
+    """``(ref, label)`` pairs: what works offline first, then keras-hub presets if ``online``.
+
+    The offline models are the bundled ones and the complete fine-tuned runs; the hub
+    presets come after them, grouped and labelled as downloading from the network.
+    """
     choices = [
         (BUNDLED_PREFIX + name, f"{BUNDLED_PREFIX}{name} — offline") for name in spec.bundled
     ]
@@ -149,16 +153,41 @@ def model_choices(spec, runs_dir=None):
         _LOG.warning("cannot list runs of %s: %s", spec.name, error)
         complete = []
     choices += [(run.ref, f"{run.ref} — {_metric_text(run)}") for run in complete]
-    choices += [(preset, f"{preset} — needs network") for preset in spec.hub_presets]
+    if online:
+        choices += [
+            (preset, f"🌐 {preset} — keras-hub, needs network") for preset in spec.hub_presets
+        ]
     return choices
 
 
+def show_online_models(key):
+    """Whether to offer keras-hub presets: always when online; offline, when the user asks.
+
+    Offline, this shows a "Show online models" toggle (widget key ``key``), off at first.
+    """
+    if not is_offline():
+        return True
+    return st.toggle(
+        "Show online models",
+        value=False,
+        key=key,
+        help="Keras-hub presets download their weights on first use: they need the network.",
+    )
+
+
 def model_selector(spec, key, *, label="Model"):
-    """A select box of the models of app ``spec`` (offline ones first); returns the reference."""
-    labels = dict(model_choices(spec))
+    """A select box of the models of app ``spec``; returns the chosen reference.
+
+    The models that work offline come first, with the default preselected; keras-hub presets
+    follow, and while offline only once the toggle under the box (key ``<key>_online``) is on.
+    """
+    box = st.container()
+    labels = dict(model_choices(spec, online=show_online_models(f"{key}_online")))
     refs = list(labels)
+    if st.session_state.get(key) not in (None, *refs):
+        del st.session_state[key]  # a hub preset hidden again: back to the default
     index = refs.index(spec.default_model) if spec.default_model in refs else 0
-    return st.selectbox(
+    return box.selectbox(
         label,
         refs,
         index=index,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.detection.predictor import Predictor
 from tests.ui.apptest import open_page
 
 PAGE = "apps/detection/page.py"
@@ -40,6 +41,29 @@ def test_first_sample_shows_the_coffee_cup():
     assert len(at.image) == 1
     at.slider(key="detection_score").set_value(0.1).run(timeout=TIMEOUT)
     assert int(metric_values(at)["Detections"]) > 1  # the slider reaches the detector
+
+
+@pytest.mark.real_weights
+def test_the_score_slider_filters_without_running_the_detector_again(monkeypatch):
+    calls = []
+    predict = Predictor.predict
+
+    def counted(self, *args, **kwargs):
+        calls.append(kwargs)
+        return predict(self, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "predict", counted)
+    at = open_detection_page()
+    assert metric_values(at)["Detections"] == "1"
+    ran = len(calls)
+    at.slider(key="detection_score").set_value(0.1).run(timeout=TIMEOUT)
+    assert int(metric_values(at)["Detections"]) > 1
+    assert len(at.dataframe[0].value) == int(metric_values(at)["Detections"])
+    at.slider(key="detection_score").set_value(0.95).run(timeout=TIMEOUT)
+    assert metric_values(at)["Detections"] == "0"
+    assert len(calls) == ran  # the score slider only filters
+    at.slider(key="detection_iou").set_value(0.3).run(timeout=TIMEOUT)
+    assert len(calls) == ran + 1  # a new IoU threshold runs the detector once
 
 
 @pytest.mark.real_weights

@@ -176,3 +176,16 @@ def test_compare_png_upload_through_the_models():
     at.run()
     assert not at.exception and not at.error, errors(at)
     assert [m.value for m in at.metric if m.label == "Top class"][0] in CAT_CLASSES
+
+
+def test_compare_offers_hub_presets_offline_only_when_asked():
+    at = open_page(COMPARE)
+    key = "compare_models_image_classify"
+    assert not any("needs network" in label for label in at.multiselect(key=key).options)
+    at.toggle(key="compare_online_image_classify").set_value(True).run()
+    assert any("needs network" in label for label in at.multiselect(key=key).options)
+    at.multiselect(key=key).set_value(["bundled:efficientnet_lite0", "resnet_50_imagenet"]).run()
+    assert "needs the network" in " ".join(errors(at))
+    at.toggle(key="compare_online_image_classify").set_value(False).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key=key).value == ["bundled:efficientnet_lite0"] and not at.error

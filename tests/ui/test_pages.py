@@ -94,8 +94,28 @@ def test_bad_upload_shows_an_error_not_a_traceback():
     assert not at.dataframe
 
 
+def test_offline_the_model_list_offers_hub_presets_only_when_asked():
+    at = open_classifier_page()
+    model = at.selectbox(key="image_classify_model")
+    assert model.value == "bundled:efficientnet_lite0"
+    assert model.options[0].startswith("bundled:")
+    assert not any("needs network" in label for label in model.options)
+    at.toggle(key="image_classify_model_online").set_value(True).run()
+    options = at.selectbox(key="image_classify_model").options
+    hub = [index for index, label in enumerate(options) if "needs network" in label]
+    assert hub and hub == list(range(hub[0], len(options)))  # grouped after the offline ones
+    assert any("resnet_50_imagenet" in options[index] for index in hub)
+    assert at.selectbox(key="image_classify_model").value == "bundled:efficientnet_lite0"
+    at.selectbox(key="image_classify_model").set_value("resnet_50_imagenet").run()
+    at.toggle(key="image_classify_model_online").set_value(False).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="image_classify_model").value == "bundled:efficientnet_lite0"
+    assert not at.error, [error.value for error in at.error]
+
+
 def test_hub_preset_offline_names_the_offline_choices():
     at = open_classifier_page()
+    at.toggle(key="image_classify_model_online").set_value(True).run()
     at.selectbox(key="image_classify_model").set_value("resnet_50_imagenet").run()
     assert not at.exception, at.exception
     message = " ".join(error.value for error in at.error)

@@ -179,14 +179,33 @@ def test_runs_page_shows_a_run(registry):
     assert not at.error, error_text(at)
     table = at.dataframe[0].value
     assert table["run"].tolist() == [run.run_id] and table["metric"][0] == "accuracy 0.875"
+    assert table["name"][0].startswith("Image classification · demo · 20")
+    choice = at.selectbox(key="runs_run")
+    assert choice.format_func(choice.value) == table["name"][0]
     assert {metric.label for metric in at.metric} >= {"accuracy", "macro_recall"}
+    metrics = at.dataframe[1].value  # the metrics that are not numbers, as a table
+    assert metrics.to_dict("records") == [{"metric": "split", "value": "validation"}]
+    (config,) = [expander for expander in at.expander if expander.label == "Config"]
+    assert len(at.json) == len(config.json) == 1  # only the config is JSON, folded away
     assert len(at.get("vega_lite_chart")) == 2  # loss, and accuracy
     assert any("confusion.png" in image.captions[0] for image in at.image)
     assert at.get("download_button"), "no download button for the model"
 
 
+def tab_container_ids(node):
+    """The keys in the ids of the tab sets under ``node`` (an AppTest element tree)."""
+    proto = getattr(node, "proto", None)
+    ids = []
+    if getattr(proto, "DESCRIPTOR", None) and proto.DESCRIPTOR.name == "Block":
+        if proto.WhichOneof("type") == "tab_container":
+            ids.append(proto.id.split("-", 2)[-1])
+    for child in getattr(node, "children", {}).values():
+        ids += tab_container_ids(child)
+    return ids
+
+
 def test_runs_page_deletes_only_after_confirmation(registry):
-    keep, delete = make_run(registry), make_run(registry, app="gan")
+    keep, delete, later = make_run(registry), make_run(registry, app="gan"), make_run(registry)
     at = open_page(RUNS, run=f"gan/{delete.run_id}")
     assert at.selectbox(key="runs_run").value == f"gan/{delete.run_id}"
     at.button(key="runs_delete").click().run()
@@ -196,8 +215,14 @@ def test_runs_page_deletes_only_after_confirmation(registry):
     at.button(key="runs_delete").click().run()
     at.button(key="runs_delete_yes").click().run()
     assert not at.exception, at.exception
-    assert not delete.path.exists() and keep.path.exists()
-    assert at.dataframe[0].value["run"].tolist() == [keep.run_id]
+    assert not delete.path.exists() and keep.path.exists() and later.path.exists()
+    listed = at.dataframe[0].value["run"].tolist()
+    assert sorted(listed) == sorted([keep.run_id, later.run_id])
+    first = f"image_classify/{listed[0]}"  # the list's first run, not the deleted one's neighbour
+    assert at.selectbox(key="runs_run").value == first
+    assert not at.warning and at.button(key="runs_delete")
+    # The first run's own tabs, so the browser opens them on Overview, not on Delete.
+    assert tab_container_ids(at._tree) == [f"runs_tabs_{first}"]
 
 
 def test_a_running_run_cannot_be_deleted(registry):

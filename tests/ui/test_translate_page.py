@@ -123,6 +123,7 @@ def test_oversized_upload_is_refused_with_the_limit():
 
 def test_t5_preset_asks_a_target_language_and_needs_the_network():
     at = open_translate_page()
+    at.toggle(key="translate_model_online").set_value(True).run()
     at.selectbox(key="translate_model").set_value("t5_small_multi").run()
     assert at.selectbox(key="translate_t5_target").options == ["German", "French", "Romanian"]
     at = press_translate(at, "The cat is sleeping.")
