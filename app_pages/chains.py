@@ -14,7 +14,7 @@ import streamlit as st
 
 from apps import get_app
 from apps.detection.predictor import draw_detections
-from apps.speech.views import language_text
+from apps.speech.ui import language_text
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
 from shared.ui.presentation import presentation_default

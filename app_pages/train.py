@@ -12,8 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from apps import APPS
-from shared.jobs import extract_zip, jobs_root, prune_uploads, start_job
-from shared.safe_zip import data_root
+from shared.jobs import jobs_root, start_job
+from shared.safe_zip import data_root, extract_zip
 from shared.ui.inputs import UPLOAD_LIMITS_MB, too_large
 from shared.ui.job_view import jobs_section
 from shared.ui.training_setup import (
@@ -27,6 +27,7 @@ from shared.ui.training_setup import (
     trainable_apps,
 )
 from shared.ui.widgets import show_error
+from shared.uploads import prune_uploads
 
 KEY = "train"
 SOURCES = ("Demo data", "Path on the server", "Upload a .zip", "TFDS dataset")

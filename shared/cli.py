@@ -17,15 +17,20 @@ import argparse
 import dataclasses
 import json
 import sys
-import types
 import typing
-from pathlib import Path
 from typing import Any
 
-import yaml
+from shared.config_values import (
+    config_from_dict,
+    config_to_dict,
+    load_config_file,
+    type_hints,
+    type_name,
+    unwrap_optional,
+    validated_values,
+)
 
 CONFIG_FILE_DEST = "config_file"
-CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 NONE_WORDS = ("none", "null")
 
 
@@ -36,31 +41,6 @@ def report_error(message: Any, code: int = 2) -> int:
     one_line = " ".join(str(message).split())
     print(f"error: {one_line}", file=sys.stderr)
     return code
-
-
-def _type_hints(config_cls: type) -> dict[str, Any]:
-    """Returns the resolved annotations of a dataclass (string annotations too)."""
-    if not dataclasses.is_dataclass(config_cls) or not isinstance(config_cls, type):
-        raise TypeError(f"expected a dataclass type, got {config_cls!r}")
-    return typing.get_type_hints(config_cls)
-
-
-def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
-    """Returns (T, True) for `Optional[T]` or `T | None`, else (annotation, False)."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        arguments = typing.get_args(annotation)
-        inner = [argument for argument in arguments if argument is not type(None)]
-        if len(inner) == 1 and len(arguments) == 2:
-            return inner[0], True
-        raise TypeError(f"unsupported union annotation {annotation!r}; use Optional[T]")
-    return annotation, False
-
-
-def _type_name(annotation: Any) -> str:
-    """Returns a short readable name for an annotation, for error messages."""
-    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
 
 
 def _field_default(field: dataclasses.Field) -> Any:
@@ -80,13 +60,13 @@ def _scalar_parser(scalar_type: Any, optional: bool) -> Any:
     def parse_optional(text: str) -> Any:
         return None if text.lower() in NONE_WORDS else scalar_type(text)
 
-    parse_optional.__name__ = _type_name(scalar_type)
+    parse_optional.__name__ = type_name(scalar_type)
     return parse_optional
 
 
 def _type_options(name: str, annotation: Any) -> dict[str, Any]:
     """Returns the `add_argument` keyword arguments for one annotated field's type."""
-    inner, optional = _unwrap_optional(annotation)
+    inner, optional = unwrap_optional(annotation)
     origin = typing.get_origin(inner)
     if inner is bool:
         return {"action": argparse.BooleanOptionalAction}
@@ -180,7 +160,7 @@ def build_parser(
     flags the user passed; `--config FILE` (YAML or JSON) is added too. Callers
     may add their own arguments before passing the parser to `parse_config`.
     """
-    hints = _type_hints(config_cls)
+    hints = type_hints(config_cls)
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--config",
@@ -198,105 +178,6 @@ def build_parser(
         target = groups.get(field.metadata.get("exclusive"), parser)
         target.add_argument(name, default=argparse.SUPPRESS, help=_help_text(field), **options)
     return parser
-
-
-def _coerce(name: str, annotation: Any, value: Any) -> Any:
-    """Returns `value` checked against `annotation` (ints to float, lists to tuple);
-    raises ValueError naming the field, the expected type and the value."""
-    inner, optional = _unwrap_optional(annotation)
-    if value is None and optional:
-        return None
-    expected = _type_name(annotation)
-    error = ValueError(f"config field {name!r} expects {expected}, got {value!r}")
-    origin = typing.get_origin(inner)
-    if origin is typing.Literal:
-        for choice in typing.get_args(inner):
-            if type(value) is type(choice) and value == choice:
-                return value
-        raise error
-    if origin is tuple:
-        item_types = typing.get_args(inner)
-        if not isinstance(value, (list, tuple)):
-            raise error
-        if len(item_types) == 2 and item_types[1] is Ellipsis:
-            item_types = (item_types[0],) * len(value)
-        if len(item_types) != len(value):
-            raise error
-        return tuple(
-            _coerce(f"{name}[{index}]", item_type, item)
-            for index, (item_type, item) in enumerate(zip(item_types, value))
-        )
-    if inner is float and type(value) in (int, float):
-        return float(value)
-    if inner is float and isinstance(value, str):
-        try:  # PyYAML (YAML 1.1) reads `1e-3` as a string.
-            return float(value)
-        except ValueError:
-            raise error from None
-    if inner in (int, str, bool) and type(value) is inner:
-        return value
-    raise error
-
-
-def _validated_values(config_cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """Returns `values` with keys checked against the fields and values coerced."""
-    hints = _type_hints(config_cls)
-    names = [field.name for field in dataclasses.fields(config_cls)]
-    unknown = sorted(str(key) for key in values if key not in names)
-    if unknown:
-        name = config_cls.__name__
-        raise ValueError(f"unknown config keys {unknown} for {name}; valid: {names}")
-    return {key: _coerce(key, hints[key], value) for key, value in values.items()}
-
-
-def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
-    """Builds a config from a plain dict, with the same checks as config files.
-
-    Raises:
-        ValueError: for unknown keys, wrong types or missing required fields.
-    """
-    if not isinstance(values, dict):
-        raise TypeError(f"expected a dict of config values, got {values!r}")
-    validated = _validated_values(config_cls, values)
-    try:
-        return config_cls(**validated)
-    except TypeError as error:
-        raise ValueError(f"cannot build {config_cls.__name__}: {error}") from error
-
-
-def _json_safe(value: Any) -> Any:
-    """Returns `value` with tuples (also nested) turned into lists."""
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    return value
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Returns a JSON-safe dict of a config's fields (tuples become lists)."""
-    if not dataclasses.is_dataclass(config) or isinstance(config, type):
-        raise TypeError(f"expected a dataclass instance, got {config!r}")
-    fields = dataclasses.fields(config)
-    return {field.name: _json_safe(getattr(config, field.name)) for field in fields}
-
-
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Reads a YAML or JSON settings file (by extension) into a dict; keys may be
-    written `batch_size` or `batch-size`."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in CONFIG_FILE_SUFFIXES:
-        raise ValueError(f"config file must end in {CONFIG_FILE_SUFFIXES}, got {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-        values = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    except (OSError, json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ValueError(f"cannot read config file {str(path)!r}: {error}") from error
-    values = {} if values is None else values
-    if not isinstance(values, dict):  # A user's file: ValueError, as for bad input.
-        raise ValueError(f"config file {path} must hold a mapping, got {values!r}")  # noqa: TRY004
-    return {str(key).replace("-", "_"): value for key, value in values.items()}
 
 
 def parse_config(
@@ -335,7 +216,7 @@ def parse_config(
         if hasattr(namespace, field.name):
             values[field.name] = getattr(namespace, field.name)
             delattr(namespace, field.name)
-    values = _validated_values(config_cls, values)  # a mistyped key is named first
+    values = validated_values(config_cls, values)  # a mistyped key is named first
     _check_usage(config_cls, values, parser)
     return config_from_dict(config_cls, values), namespace
 

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from shared import runs
-from shared.cli import build_parser, config_from_dict, parse_config, report_error
+from shared.cli import build_parser, parse_config, report_error
+from shared.config_values import config_from_dict
 from shared.lifecycle import run_training
 from shared.progress import ProgressCallback, write_exit
 

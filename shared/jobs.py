@@ -1,4 +1,4 @@
-"""Background fine-tune jobs for the UI: start, poll, cancel; safe extraction of uploaded zips.
+"""Background fine-tune jobs for the UI: start, poll, cancel.
 
 A job is a folder ``<jobs root>/<job_id>/`` (by default ``<runs root>/.jobs``, which the runs
 registry never lists) holding ``job.json`` (what was started), ``train.log`` (the process'
@@ -14,7 +14,6 @@ import dataclasses
 import os
 import re
 import secrets
-import shutil
 import signal
 import sys
 from datetime import datetime, timezone
@@ -23,20 +22,11 @@ from pathlib import Path
 from shared.atomic_io import atomic_write_json, read_json
 from shared.processes import is_running, spawn_detached, start_ticks, stop_group
 from shared.runs import list_runs, runs_root
-from shared.safe_zip import (
-    MAX_EXTRACTED_BYTES,
-    UnsafeZipError,  # noqa: F401  (the UI's one import)
-    extract_zip,  # noqa: F401
-)
 
 JOBS_DIR_ENV = "TRANSFERZOO_JOBS_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FINISHED = ("complete", "failed", "cancelled")
 CANCEL_GRACE_S = 8.0
-KEPT_UPLOADS = 10  # extracted dataset zips kept for reuse (the same zip is not extracted twice)
-# Disk quota of the extracted uploads, the one being extracted included: one upload alone can
-# never exceed it, as extraction refuses more than MAX_EXTRACTED_BYTES first (saying so).
-KEPT_UPLOAD_BYTES = 2 * MAX_EXTRACTED_BYTES
 # Terminal control sequences (Keras' bold progress bars, tqdm's cursor moves, titles): CSI,
 # OSC and two-character escapes, then any other control character but the tab.
 TERMINAL_ESCAPE = re.compile(
@@ -167,45 +157,6 @@ def start_job(app, args, *, total_epochs=1, time_budget_s=None, label="", **opti
     )
     atomic_write_json(path / "job.json", job.to_dict())
     return job
-
-
-def _folder_bytes(folder):
-    """The bytes of the files under ``folder``, links not followed (a loop, not recursion)."""
-    total, folders = 0, [folder]
-    while folders:
-        try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
-                    else:
-                        total += entry.stat(follow_symlinks=False).st_size
-        except OSError:  # deleted meanwhile
-            continue
-    return total
-
-
-def prune_uploads(
-    folder, *, keep=KEPT_UPLOADS, max_bytes=KEPT_UPLOAD_BYTES, incoming_bytes=MAX_EXTRACTED_BYTES
-):
-    """Delete the oldest extracted uploads in ``folder``, except those a running job reads, so
-    that at most the ``keep`` newest remain and they fit ``max_bytes`` together with the
-    ``incoming_bytes`` of the upload about to be extracted. Returns the folders deleted."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    in_use = " ".join(" ".join(job.command) for job in list_jobs() if is_alive(job))
-    extracted = [
-        path for path in folder.iterdir() if path.is_dir() and not path.name.startswith(".")
-    ]
-    extracted.sort(key=lambda path: path.stat().st_mtime, reverse=True)
-    deleted, total = [], incoming_bytes
-    for index, path in enumerate(extracted):
-        total += _folder_bytes(path)  # a deleted one counts too: all older ones go with it
-        if (index >= keep or total > max_bytes) and str(path) not in in_use:
-            shutil.rmtree(path, ignore_errors=True)
-            deleted.append(path)
-    return deleted
 
 
 def load_job(path):

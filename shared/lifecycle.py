@@ -18,7 +18,7 @@ import contextlib
 import logging
 
 from shared import devices, runs
-from shared.cli import config_to_dict
+from shared.config_values import config_to_dict
 from shared.training import TrainingPlan, set_seed
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from apps.detection.config import MODELS, FinetuneConfig
 from apps.detection.predictor import Predictor
-from apps.detection.views import DEMO_DATA, SAMPLES, render_compact, summary
+from apps.detection.ui import DEMO_DATA, SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from apps.gan.config import MODELS, FinetuneConfig
 from apps.gan.predictor import Predictor
-from apps.gan.views import DEMO_DATA
+from apps.gan.ui import DEMO_DATA
 from shared.app_spec import AppSpec
 
 SPEC = AppSpec(

@@ -5,7 +5,7 @@ from pathlib import Path
 from apps.image_classify.config import MODELS, FinetuneConfig
 from apps.image_classify.export import EXPORTERS
 from apps.image_classify.predictor import Predictor
-from apps.image_classify.views import DEMO_DATA, SAMPLES, render_compact, summary
+from apps.image_classify.ui import DEMO_DATA, SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(

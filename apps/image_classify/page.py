@@ -9,7 +9,7 @@ import streamlit as st
 from apps.image_classify import SPEC
 from apps.image_classify.gradcam import overlay
 from apps.image_classify.predictor import Predictor
-from apps.image_classify.views import predictions_table
+from apps.image_classify.ui import predictions_table
 from shared.ui.widgets import (
     cached_model,
     image_input,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from apps.speech.config import MODELS, FinetuneConfig
 from apps.speech.predictor import Predictor
-from apps.speech.views import DEMO_DATA, SAMPLES, render_compact, summary
+from apps.speech.ui import DEMO_DATA, SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(

@@ -15,7 +15,7 @@ import streamlit as st
 from apps.speech import SPEC
 from apps.speech.predictor import Predictor
 from apps.speech.tokenizer import LANGUAGE_NAMES, TASKS, language_label
-from apps.speech.views import REFERENCES, TEST_CLIPS, language_text
+from apps.speech.ui import REFERENCES, TEST_CLIPS, language_text
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform
 from shared.ui.widgets import (

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from apps.translate.config import MODELS, FinetuneConfig
 from apps.translate.predictor import Predictor
-from apps.translate.views import SAMPLES, render_compact, summary
+from apps.translate.ui import SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
 
 SPEC = AppSpec(

@@ -21,7 +21,7 @@ from apps.translate.text import (
     decode_text_bytes,
     split_sentences,
 )
-from apps.translate.views import SAMPLES_BY_LANGUAGE
+from apps.translate.ui import SAMPLES_BY_LANGUAGE
 from shared.ui.inputs import UPLOAD_LIMITS_MB
 from shared.ui.widgets import (
     cached_model,

@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from shared import cli
+from shared import cli, config_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,18 +138,18 @@ def test_defaults_instance_is_never_mutated(tmp_path):
 
 def test_dict_round_trip_is_json_safe():
     config = ToyConfig(image_size=(8, 8), seed=2)
-    values = cli.config_to_dict(config)
+    values = config_values.config_to_dict(config)
     assert values["image_size"] == [8, 8]
-    assert cli.config_from_dict(ToyConfig, json.loads(json.dumps(values))) == config
+    assert config_values.config_from_dict(ToyConfig, json.loads(json.dumps(values))) == config
 
 
 def test_config_from_dict_validates():
     with pytest.raises(ValueError, match="'image_size\\[1\\]' expects int, got 'x'"):
-        cli.config_from_dict(ToyConfig, {"image_size": [1, "x"]})
+        config_values.config_from_dict(ToyConfig, {"image_size": [1, "x"]})
     with pytest.raises(ValueError, match="'augment' expects bool, got 1"):
-        cli.config_from_dict(ToyConfig, {"augment": 1})
+        config_values.config_from_dict(ToyConfig, {"augment": 1})
     with pytest.raises(ValueError, match="'mode'"):
-        cli.config_from_dict(ToyConfig, {"mode": "scratch"})
+        config_values.config_from_dict(ToyConfig, {"mode": "scratch"})
 
 
 def test_report_error_prints_one_line_and_returns_non_zero(capsys):
@@ -174,9 +174,9 @@ def test_typing_optional_annotation_is_supported():
     legacy = dataclasses.make_dataclass("Legacy", [seed_field])
     config, _ = cli.parse_config(legacy, ["--seed", "3"])
     assert config.seed == 3
-    assert cli.config_from_dict(legacy, {"seed": None}).seed is None
+    assert config_values.config_from_dict(legacy, {"seed": None}).seed is None
     with pytest.raises(ValueError, match="'seed' expects Optional\\[int\\], got 'x'"):
-        cli.config_from_dict(legacy, {"seed": "x"})
+        config_values.config_from_dict(legacy, {"seed": "x"})
 
 
 def test_yaml_exponent_floats_are_read_as_floats(tmp_path):
@@ -185,7 +185,7 @@ def test_yaml_exponent_floats_are_read_as_floats(tmp_path):
     config, _ = cli.parse_config(ToyConfig, ["--config", str(config_file)])
     assert config.learning_rate == 0.001
     with pytest.raises(ValueError, match="'learning_rate' expects float, got 'fast'"):
-        cli.config_from_dict(ToyConfig, {"learning_rate": "fast"})
+        config_values.config_from_dict(ToyConfig, {"learning_rate": "fast"})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from shared import jobs, runs
-from shared.jobs import UnsafeZipError, cancel_job, extract_zip, list_jobs, load_job, poll
+from shared.jobs import cancel_job, list_jobs, load_job, poll
 from shared.processes import start_ticks
-from shared.safe_zip import check_members, data_root
+from shared.safe_zip import UnsafeZipError, check_members, data_root, extract_zip
+from shared.uploads import prune_uploads
 from tests.zips import zip_bytes
 
 TIMEOUT_S = 60
@@ -300,7 +301,7 @@ def test_old_uploads_are_pruned_but_not_one_a_running_job_reads(tmp_path, monkey
     reading = fake_command("import time; time.sleep(60)\n") + [str(folders[5] / "cats")]
     job = jobs.start_job("image_classify", [], command=reading)
     try:
-        deleted = jobs.prune_uploads(uploads, keep=2)
+        deleted = prune_uploads(uploads, keep=2)
     finally:
         cancel_job(job, grace_s=1)
     assert sorted(deleted) == folders[2:5]

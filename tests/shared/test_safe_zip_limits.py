@@ -26,6 +26,7 @@ from shared.safe_zip import (
     check_members,
     extract_zip,
 )
+from shared.uploads import KEPT_UPLOAD_BYTES, prune_uploads
 from tests.shared.test_jobs import fake_command
 from tests.zips import zip_bytes
 
@@ -255,7 +256,7 @@ def test_kept_uploads_are_pruned_to_the_quota_but_not_one_a_running_job_reads(
     reading = fake_command("import time; time.sleep(60)\n") + [str(folders[4] / "cats")]
     job = jobs.start_job("image_classify", [], command=reading)
     try:
-        deleted = jobs.prune_uploads(uploads, max_bytes=1000, incoming_bytes=200)
+        deleted = prune_uploads(uploads, max_bytes=1000, incoming_bytes=200)
     finally:
         jobs.cancel_job(job, grace_s=1)
     assert sorted(deleted) == folders[2:4]
@@ -264,7 +265,7 @@ def test_kept_uploads_are_pruned_to_the_quota_but_not_one_a_running_job_reads(
 
 def test_the_quota_leaves_room_for_an_upload_of_the_largest_size(tmp_path):
     # One upload alone can never exceed the quota: extraction refuses it first, saying the limit.
-    assert jobs.KEPT_UPLOAD_BYTES >= 2 * MAX_EXTRACTED_BYTES
+    assert KEPT_UPLOAD_BYTES >= 2 * MAX_EXTRACTED_BYTES
     content = zip_bytes([("cats/a.png", b"x" * 2000)])
     with pytest.raises(UnsafeZipError, match="^2,000 bytes once extracted; the limit is 1,000"):
         extract_zip(content, tmp_path / "a", max_bytes=1000)
