@@ -1,10 +1,12 @@
 """Check exported models against the Keras model they came from, on held-out data.
 
 Each export is loaded back with its own runtime (TensorFlow for a SavedModel, the TFLite
-interpreter, ONNX Runtime), run on the same held-out examples as the Keras model, and scored.
-The report is a table (format, size, accuracy, its drop from the Keras model, top-1
-agreement with it, ms per example) in which an export whose accuracy dropped by more than
-``MAX_ACCURACY_DROP`` points is marked refused: the Runs page then offers no download of it.
+interpreter, ONNX Runtime), run on the same held-out examples as the Keras model, and scored
+by a metric of ``shared.export_metrics``: a classifier's accuracy (its drop from the Keras
+model, top-1 agreement with it), a generator's fidelity to the Keras model's images. The
+report is a table (format, size, the metric's columns, ms per example) in which an export
+scored outside the metric's tolerance is marked refused: the Runs page then offers no
+download of it.
 """
 
 import time
@@ -14,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from shared.atomic_io import atomic_write_json, read_json
+from shared.export_metrics import MAX_ACCURACY_DROP, METRICS, Accuracy
 
-MAX_ACCURACY_DROP = 2.0  # accuracy points (percent) an export may lose against the Keras model
 REPORT = "export/report.json"
 
 
@@ -131,33 +133,34 @@ def run_batches(predict, examples, batch_size):
     return np.concatenate(outputs), 1000 * elapsed / len(examples)
 
 
-def _points(value):
-    return round(100 * float(value), 2)
-
-
-def check_exports(reference, exports, root, examples, labels, *, batch_size=32, tolerance=None):
-    """Score each export against the Keras model on ``(examples, labels)``; the report dict.
+def check_exports(
+    reference, exports, root, examples, labels=None, *, batch_size=32, tolerance=None, metric=None
+):
+    """Score each export against the Keras model on held-out ``examples``; the report dict.
 
     Args:
-        reference: the Keras model the exports came from (outputs: one score per class).
+        reference: the Keras model the exports came from.
         exports: the ``Export`` entries to check; each one's ``path`` is under ``root``.
         root: the folder the paths are relative to (the run's folder).
         examples: held-out model inputs, as the exports take them (an array of any numeric
             dtype: each batch is made float32 as it is run, so uint8 images stay small).
-        labels: their integer classes.
+        labels: for a classifier, their integer classes (scored by ``Accuracy``).
         batch_size: examples per call, the same for every runtime.
-        tolerance: accuracy points an export may lose (default ``MAX_ACCURACY_DROP``).
+        tolerance: accuracy points a classifier's export may lose (default
+            ``MAX_ACCURACY_DROP``).
+        metric: how to score instead of ``Accuracy(labels, tolerance)`` (e.g. ``Fidelity``).
 
     Returns:
-        ``{"examples", "tolerance_points", "keras": row, "exports": [row, ...]}``; a row has
-        format, path, size_mb, accuracy, drop_points, agreement (top-1 agreement with the
-        Keras model), ms_per_example and status: "ok", "refused" (dropped too much) or
-        "failed" (could not be loaded or run; "error" says why).
+        ``{"examples", "metric", "keras": row, "exports": [row, ...]}`` and the metric's
+        tolerance; a row has format, path, size_mb, the metric's fields (for accuracy:
+        accuracy, drop_points, agreement), ms_per_example and status: "ok", "refused" (scored
+        outside the tolerance) or "failed" (could not be loaded or run; "error" says why).
     """
-    tolerance = MAX_ACCURACY_DROP if tolerance is None else tolerance
+    if metric is None:
+        metric = Accuracy(labels, MAX_ACCURACY_DROP if tolerance is None else tolerance)
     import tensorflow as tf
 
-    examples, labels = np.asarray(examples), np.asarray(labels)
+    examples = np.asarray(examples)
     batches = (
         tf.data.Dataset.from_tensor_slices(examples)
         .batch(batch_size)
@@ -167,9 +170,7 @@ def check_exports(reference, exports, root, examples, labels, *, batch_size=32, 
     start = time.perf_counter()
     keras_outputs = reference.predict(batches, verbose=0)
     keras_ms = 1000 * (time.perf_counter() - start) / len(examples)
-    keras_top = keras_outputs.argmax(-1)
-    keras_accuracy = float(np.mean(keras_top == labels))
-    keras_row = {"format": "keras", "accuracy": keras_accuracy, "ms_per_example": keras_ms}
+    keras_row = {"format": "keras", **metric.reference(keras_outputs), "ms_per_example": keras_ms}
     rows = []
     for export in exports:
         path = Path(root) / export.path
@@ -177,23 +178,16 @@ def check_exports(reference, exports, root, examples, labels, *, batch_size=32, 
         try:
             row["size_mb"] = size_mb(path)
             outputs, ms = run_batches(LOADERS[export.runtime](path), examples, batch_size)
-            top = np.asarray(outputs).reshape(len(examples), -1).argmax(-1)
+            fields, refused = metric.score(outputs, keras_outputs, keras_row)
         except Exception as error:  # one broken export is a row of the table, not a crash
             rows.append(row | {"status": "failed", "error": f"{type(error).__name__}: {error}"})
             continue
-        accuracy = float(np.mean(top == labels))
-        drop = _points(keras_accuracy - accuracy)
-        row |= {
-            "accuracy": accuracy,
-            "drop_points": drop,
-            "agreement": float(np.mean(top == keras_top)),
-            "ms_per_example": ms,
-            "status": "refused" if drop > tolerance else "ok",
-        }
-        rows.append(row)
+        status = "refused" if refused else "ok"
+        rows.append(row | fields | {"ms_per_example": ms, "status": status})
     return {
-        "examples": len(labels),
-        "tolerance_points": tolerance,
+        "examples": len(examples),
+        "metric": metric.name,
+        **metric.report_fields(),
         "keras": keras_row,
         "exports": rows,
     }
@@ -213,20 +207,23 @@ def read_report(run):
         return None
 
 
+def _metric(report):
+    return METRICS[report.get("metric", Accuracy.name)]  # reports before "metric" were accuracy
+
+
 def report_rows(report):
     """The report as table rows (dicts), the Keras model first; None where there is no value."""
 
     def cell(value, digits):
         return None if value is None else round(value, digits)
 
+    columns = _metric(report).columns
     keras = report["keras"]
     rows = [
         {
             "format": "keras",
             "size (MB)": None,
-            "accuracy": cell(keras["accuracy"], 4),
-            "drop (points)": None,
-            "agreement": None,
+            **{header: cell(keras.get(field), digits) for header, field, digits in columns},
             "ms/example": cell(keras["ms_per_example"], 2),
             "status": "reference",
         }
@@ -237,9 +234,7 @@ def report_rows(report):
             {
                 "format": row["format"],
                 "size (MB)": cell(row.get("size_mb"), 2),
-                "accuracy": cell(row.get("accuracy"), 4),
-                "drop (points)": cell(row.get("drop_points"), 2),
-                "agreement": cell(row.get("agreement"), 4),
+                **{header: cell(row.get(field), digits) for header, field, digits in columns},
                 "ms/example": cell(row.get("ms_per_example"), 2),
                 "status": status if status != "failed" else f"failed: {row['error']}",
             }
@@ -254,11 +249,7 @@ def accepted_exports(report):
 
 def tolerance_note(report):
     """One sentence saying what the table was measured on and what is refused."""
-    return (
-        f"Checked on {report['examples']} held-out examples against the Keras model; an "
-        f"export that loses more than {report['tolerance_points']:g} accuracy points is "
-        "refused and not offered for download."
-    )
+    return _metric(report).note(report)
 
 
 def format_report(report):

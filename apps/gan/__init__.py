@@ -4,6 +4,7 @@ GANs trained from scratch (a Projected GAN on frozen EfficientNet-Lite features 
 from pathlib import Path
 
 from apps.gan.config import MODELS, FinetuneConfig
+from apps.gan.export import EXPORTERS
 from apps.gan.predictor import Predictor
 from apps.gan.ui import DEMO_DATA
 from shared.app_spec import AppSpec
@@ -22,4 +23,5 @@ SPEC = AppSpec(
     finetune_config=FinetuneConfig,
     demo_data=DEMO_DATA,
     headline_metric="fid",
+    exporters=EXPORTERS,
 )

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from apps.gan.weights import convert_dcgan_faces
+from shared.export import FORMATS, check_formats
 from shared.models import ModelCatalog
 
 # The PyTorch DCGAN tutorial's face generator (64×64, DigiFace-1M), from gan-face-generate.
@@ -73,6 +74,13 @@ class FinetuneConfig:
     seed: int = field(default=42, metadata={"help": "random seed"})
     runs_dir: str | None = field(default=None, metadata={"help": "runs registry root"})
     name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
+    export: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "also export the generator, each export checked against it: "
+            + ", ".join(FORMATS)
+        },
+    )
 
     @property
     def pretrained(self):
@@ -105,6 +113,7 @@ class FinetuneConfig:
             raise ValueError(f"feature_size must be >= 32, received {self.feature_size}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")
+        check_formats(self.export)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import keras
 
 from apps.gan.data import load_images
+from apps.gan.export import export_generator
 from apps.gan.metrics import compute_fid_kid, get_feature_extractor
 from apps.gan.model import (
     build_gan,
@@ -23,6 +24,7 @@ from apps.gan.model import (
 from apps.gan.predictor import image_grid, save_images
 from shared import resumable
 from shared.atomic_io import atomic_write_json
+from shared.export_check import format_report
 from shared.plots import save_history
 
 
@@ -61,6 +63,10 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     curve = FidCurve(run, images, config, get_feature_extractor(), latent_size(gan.generator))
     backup = _fit(gan, images, config, run, curve, callbacks, verbose)
     gan.generator.save(run.model_path)
+    if config.export:
+        report = export_generator(run, gan.generator, config.export, config.seed)
+        if verbose:
+            print(format_report(report), flush=True)
     run.save_history({"gan": backup.history})
     _plot_fid(curve.curve, run.artifact("fid.png"))
     final = curve.curve[-1] if curve.curve else {}

@@ -4,36 +4,19 @@ Formats: a SavedModel, TFLite in float32, float16 and int8 (full integer, calibr
 ``REPRESENTATIVE_IMAGES`` of the run's training images) and ONNX. Each one is loaded back and
 scored on the run's validation images (the split its training held out) next to the Keras
 model; ``export/report.json`` keeps the table, and an export that lost more than
-``shared.export_check.MAX_ACCURACY_DROP`` accuracy points is refused.
+``shared.export_metrics.MAX_ACCURACY_DROP`` accuracy points is refused.
 """
 
 import numpy as np
 
 from apps.image_classify import data as data_lib
 from apps.image_classify.model import load_classifier, serving_model
-from shared.app_spec import Exporter
-from shared.export import export_onnx, export_saved_model, export_tflite
-from shared.export_check import (
-    REPORT,
-    Export,
-    check_exports,
-    format_report,
-    read_report,
-    write_report,
-)
+from shared.export import FORMATS, checked_exporter, export_checked
+from shared.export_check import format_report
+from shared.export_metrics import Accuracy
 from shared.splits import split_indices
 
 REPRESENTATIVE_IMAGES = 200
-SAVED_MODEL = "export/saved_model"
-FORMATS = {
-    "saved_model": Export("saved_model", SAVED_MODEL, "saved_model"),
-    "tflite": Export("tflite_float32", "export/model.tflite", "tflite"),
-    "tflite_float16": Export("tflite_float16", "export/model_float16.tflite", "tflite"),
-    "tflite_int8": Export("tflite_int8", "export/model_int8.tflite", "tflite"),
-    "onnx": Export("onnx", "export/model.onnx", "onnx"),
-}
-"""``--export`` names -> the export each one writes (the SavedModel is always written: the
-TFLite ones are converted from it)."""
 
 
 def held_out_split(data, validation_split, seed):
@@ -54,7 +37,7 @@ def representative_images(images, seed, count=REPRESENTATIVE_IMAGES):
 
 
 def export_run(run, task, data, *, formats, validation_split, seed, batch_size=32):
-    """Write the asked ``formats`` (keys of ``FORMATS``) into the run, check them, report.
+    """Write the asked ``formats`` (``shared.export.FORMATS``) into the run, check them, report.
 
     Args:
         run: the run to write ``export/`` into.
@@ -68,37 +51,18 @@ def export_run(run, task, data, *, formats, validation_split, seed, batch_size=3
         The report (``shared.export_check.check_exports``), also written to
         ``export/report.json``. An export that fails to convert is a "failed" row.
     """
-    unknown = set(formats) - set(FORMATS)
-    if unknown:
-        raise ValueError(f"export accepts {', '.join(FORMATS)}; received {sorted(unknown)}")
     train_images, held_out, labels = held_out_split(data, validation_split, seed)
     serving = serving_model(task)
     serving.predict(held_out[:1].astype("float32"), verbose=0)  # ONNX export needs it called
-    saved_model = export_saved_model(serving, run.artifact(SAVED_MODEL))
-    writers = {
-        "tflite": lambda path: export_tflite(saved_model, path),
-        "tflite_float16": lambda path: export_tflite(saved_model, path, precision="float16"),
-        "tflite_int8": lambda path: export_tflite(
-            saved_model,
-            path,
-            precision="int8",
-            representative=representative_images(train_images, seed),
-        ),
-        "onnx": lambda path: export_onnx(serving, path),
-    }
-    written, failed = [FORMATS["saved_model"]], []
-    for name in [name for name in FORMATS if name in formats and name != "saved_model"]:
-        try:
-            writers[name](run.artifact(FORMATS[name].path))
-            written.append(FORMATS[name])
-        except Exception as error:  # a format that cannot be converted is reported, not fatal
-            export = FORMATS[name]
-            error = f"{type(error).__name__}: {error}"
-            failed.append({"format": export.format, "path": export.path, "error": error})
-    report = check_exports(serving, written, run.path, held_out, labels, batch_size=batch_size)
-    report["exports"] += [row | {"status": "failed"} for row in failed]
-    write_report(report, run.artifact(REPORT))
-    return report
+    return export_checked(
+        serving,
+        run,
+        formats,
+        representative=representative_images(train_images, seed),
+        examples=held_out,
+        metric=Accuracy(labels),
+        batch_size=batch_size,
+    )
 
 
 def export_classifier(run, formats=tuple(FORMATS)):
@@ -127,18 +91,4 @@ def print_report(report):
     print(format_report(report), flush=True)
 
 
-def has_every_export(run):
-    """Whether the run's export report covers every format (the ONNX row may have failed)."""
-    report = read_report(run)
-    checked = {row["format"] for row in report["exports"]} if report else set()
-    return checked >= {export.format for export in FORMATS.values()}
-
-
-EXPORTERS = (
-    Exporter(
-        "Export and check SavedModel, TFLite (float32, float16, int8) and ONNX",
-        REPORT,
-        export_classifier,
-        done=has_every_export,
-    ),
-)
+EXPORTERS = (checked_exporter(export_classifier),)

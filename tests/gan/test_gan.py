@@ -7,7 +7,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from PIL import Image
 
 from apps.gan import evaluate, predict, train
 from apps.gan.config import FinetuneConfig
@@ -17,6 +16,7 @@ from apps.gan.networks import DiffAugment, SpectralConv2D
 from apps.gan.predictor import Predictor
 from shared.lifecycle import run_training
 from shared.runs import list_runs
+from tests.gan.blobs import write_blob_folder
 
 NUM_IMAGES = 16  # two batches of the tiny config's 8: a few steps per run
 
@@ -49,11 +49,7 @@ class WeightsRecorder(keras.callbacks.Callback):
 @pytest.fixture(scope="module")
 def blobs_folder(tmp_path_factory):
     """A folder of synthetic-blob PNG files."""
-    folder = tmp_path_factory.mktemp("blobs")
-    for index, image in enumerate(synthetic_blobs(NUM_IMAGES, 16, seed=0)):
-        pixels = np.round((image + 1) * 127.5).astype("uint8")
-        Image.fromarray(pixels).save(folder / f"blob_{index:02d}.png")
-    return folder
+    return write_blob_folder(tmp_path_factory.mktemp("blobs"), NUM_IMAGES)
 
 
 @pytest.fixture(scope="module")
