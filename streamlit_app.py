@@ -27,6 +27,7 @@ PAGES = ROOT / "app_pages"
 SHARED_PAGES = (
     ("compare.py", "Compare", ":material/compare:", "compare"),
     ("chains.py", "Chains", ":material/link:", "chains"),
+    ("stage.py", "Stage", ":material/co_present:", "stage"),
     ("train.py", "Train", ":material/model_training:", "train"),
     ("runs.py", "Runs", ":material/history:", "runs"),
 )

@@ -30,6 +30,7 @@ from shared.ui.widgets import show_error
 from shared.uploads import prune_uploads
 
 KEY = "train"
+APP_PARAM = "app"  # ?app=gan: the app preselected in the form
 SOURCES = ("Demo data", "Path on the server", "Upload a .zip", "TFDS dataset")
 TFDS_NAME = re.compile(r"[a-z0-9_]+(/[A-Za-z0-9_.+-]+)*(:[0-9.]+)?")
 # A source the app names itself (fashion-mnist, bible:en-pt): no slash, so not a path.
@@ -139,10 +140,22 @@ def start(spec, mode, dataset, budget):
     )
 
 
+def preselect_app(specs):
+    """``?app=NAME`` (an app page's "Train" link) selects that app once; the parameter is
+    then removed, so the user's own choice stays. A name that does not train is ignored."""
+    requested = st.query_params.get(APP_PARAM)
+    if requested is None:
+        return
+    del st.query_params[APP_PARAM]
+    if requested in specs:
+        st.session_state[f"{KEY}_app"] = requested
+
+
 def new_job_form():
     """App, mode, dataset and budget, then the Start button."""
     specs = {spec.name: spec for spec in trainable_apps(APPS)}
     titles = {name: spec.title for name, spec in specs.items()}
+    preselect_app(specs)
     app = st.selectbox("App", list(specs), format_func=titles.get, key=f"{KEY}_app")
     spec = specs[app]
     modes = mode_choices(spec)

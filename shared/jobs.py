@@ -3,8 +3,9 @@
 A job is a folder ``<jobs root>/<job_id>/`` (by default ``<runs root>/.jobs``, which the runs
 registry never lists) holding ``job.json`` (what was started), ``train.log`` (the process'
 output), ``progress.json`` (written every second and every epoch, see ``shared.progress``),
-``exit.json`` (the exit status) and ``cancel`` (a marker once cancel was asked). Everything
-is on disk, so a page reload, another browser tab or a restarted server sees the same jobs.
+``exit.json`` (the exit status) and ``cancel`` (once cancel was asked: when, and its run).
+Everything is on disk, so a page reload, another browser tab or a restarted server sees the
+same jobs.
 The training process is the app's own ``python -m apps.<app>.finetune`` command with
 ``--job-dir`` (``shared.finetune_cli``), in its own session (process group): it outlives
 the page that started it, and cancelling stops the whole group.
@@ -12,7 +13,6 @@ the page that started it, and cancelling stops the whole group.
 
 import dataclasses
 import os
-import re
 import secrets
 import signal
 import sys
@@ -20,22 +20,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.atomic_io import atomic_write_json, read_json
+from shared.job_log import read_log_tail
 from shared.processes import is_running, spawn_detached, start_ticks, stop_group
+from shared.progress import preparation, preparation_seconds
+from shared.quiet import LEVEL_VARIABLE
 from shared.runs import list_runs, runs_root
 
 JOBS_DIR_ENV = "TRANSFERZOO_JOBS_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FINISHED = ("complete", "failed", "cancelled")
 CANCEL_GRACE_S = 8.0
-# Terminal control sequences (Keras' bold progress bars, tqdm's cursor moves, titles): CSI,
-# OSC and two-character escapes, then any other control character but the tab.
-TERMINAL_ESCAPE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles
-    r"|\x1b[@-_]"
-)
-BACKSPACE = re.compile(r"[^\x08]?\x08")
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _CHILDREN = {}  # job_id -> Popen of the jobs this process started (for their exit status)
 
 
@@ -82,6 +76,7 @@ class JobStatus:
     run_ref: str | None = None
     returncode: int | None = None
     progress: dict = dataclasses.field(default_factory=dict)
+    preparing: dict | None = None  # before the first epoch: see shared.progress.preparation
 
 
 def _now():
@@ -104,7 +99,9 @@ def _worker_command(module, path, args, time_budget_s):
 
 def _spawn(command, path):
     """Start ``command`` in its own session (cancel stops all of it), output to train.log."""
-    env = os.environ | {"PYTHONUNBUFFERED": "1", "TRANSFERZOO_JOB_DIR": str(path)}
+    # TensorFlow's log level as the server's (shared.quiet sets it): 3 unless the user chose.
+    env = {LEVEL_VARIABLE: "3"} | os.environ
+    env |= {"PYTHONUNBUFFERED": "1", "TRANSFERZOO_JOB_DIR": str(path)}
     return spawn_detached(command, path / "train.log", cwd=REPO_ROOT, env=env)
 
 
@@ -243,37 +240,42 @@ def poll(job):
     elapsed = _elapsed(job, info)
     run = find_run(job)
     run_ref = info.get("run") or (run.ref if run is not None else None)
+    run_ref = run_ref or (_read(job.path / "cancel", {}) or {}).get("run")
     history = list(progress.get("history") or [])
     if running:
         message = "Stopping at the time budget…" if progress.get("stopped_for_time") else ""
         fraction = _fraction(job, progress, elapsed)
-        return JobStatus("running", fraction, elapsed, history, message, run_ref, None, progress)
+        status = JobStatus("running", fraction, elapsed, history, message, run_ref, None, progress)
+        if not progress.get("phase"):
+            status.preparing = preparation(
+                progress,
+                created=job.created,
+                now=_now().isoformat(),
+                run_created=run.status.get("created") if run is not None else None,
+                expected_s=_expected_preparation(job),
+                last_line=log_tail(job, lines=1),
+            )
+        return status
     state, message = _final_state(job, info, run)
     fraction = 1.0 if state == "complete" else _fraction(job, progress, elapsed)
     code = info.get("returncode")
     return JobStatus(state, fraction, elapsed, history, message, run_ref, code, progress)
 
 
+def _expected_preparation(job):
+    """How long the newest earlier job of the same app took to reach its first epoch."""
+    for other in list_jobs(job.path.parent):
+        if other.app == job.app and other.created < job.created:
+            seconds = preparation_seconds(other.created, _read(other.path / "progress.json", {}))
+            if seconds:
+                return seconds
+    return None
+
+
 def log_tail(job, *, lines=30, max_bytes=64 * 1024):
-    """The last ``lines`` non-empty lines of the job's log (progress-bar redraws folded)."""
-    try:
-        with open(job.log_path, "rb") as log:
-            log.seek(max(0, log.seek(0, os.SEEK_END) - max_bytes))
-            text = log.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    rows = [plain_log_line(row) for row in text.split("\n")]
-    return "\n".join([row for row in rows if row.strip()][-lines:])
-
-
-def plain_log_line(row):
-    """What a terminal would show of one line of a log: redraws (``\\r``) and backspaces
-    applied, escape sequences and other control characters removed."""
-    row = row.rstrip("\r").rsplit("\r", 1)[-1]
-    row = TERMINAL_ESCAPE.sub("", row)
-    while "\b" in row:  # a backspace erases the character before it
-        row = BACKSPACE.sub("", row, count=1)
-    return CONTROL_CHARACTER.sub("", row)
+    """The last ``lines`` lines of the job's log as a terminal shows them, without
+    TensorFlow's native log lines (see ``shared.job_log``)."""
+    return read_log_tail(job.log_path, lines=lines, max_bytes=max_bytes)
 
 
 def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train page"):
@@ -284,11 +286,14 @@ def cancel_job(job, *, grace_s=CANCEL_GRACE_S, message="cancelled from the Train
     """
     if not is_alive(job):  # it ended before the click reached us: nothing to cancel
         return poll(job)
-    (job.path / "cancel").write_text(_now().isoformat(timespec="seconds"))
+    asked = {"asked": _now().isoformat(timespec="seconds")}
+    atomic_write_json(job.path / "cancel", asked)
     stop_group(job.pid, signal.SIGINT, grace_s, lambda: is_alive(job))
     if is_alive(job):
         stop_group(job.pid, signal.SIGKILL, 5.0, lambda: is_alive(job))
     run = find_run(job)
-    if run is not None and run.state in ("running", "interrupted", "broken"):
-        run.set_status("cancelled", message=message)
+    if run is not None:  # the job card tells a run deleted later from one never created
+        atomic_write_json(job.path / "cancel", asked | {"run": run.ref})
+        if run.state in ("running", "interrupted", "broken"):
+            run.set_status("cancelled", message=message)
     return poll(job)

@@ -13,6 +13,7 @@ import streamlit as st
 
 from apps.gan import SPEC
 from apps.gan.predictor import Predictor, image_grid
+from shared.plots import show_series
 from shared.runs import list_runs
 from shared.ui.widgets import cached_model, show_error
 
@@ -27,6 +28,7 @@ FINETUNE_COMMAND = (
 BUNDLED_LABELS = {
     "bundled:dcgan_faces": "bundled:dcgan_faces — pretrained faces (DigiFace-1M, 64 px)"
 }
+TRAIN_PAGE = "app_pages/train.py"
 DISPLAY_WIDTH = 960  # generated images are 16-128 px: enlarge them to be seen
 MAX_SAMPLES = 64
 
@@ -125,15 +127,17 @@ def describe_measurements(metrics):
 
 
 def render_curves(metrics, history):
-    """FID over training time and the two losses per epoch."""
+    """FID over training time and the two losses per epoch (numbers for short runs)."""
     curve = pd.DataFrame(metrics.get("curve") or [])
     if {"train_seconds", "fid"} <= set(curve.columns):
-        st.line_chart(curve, x="train_seconds", y="fid", x_label="training time (s)", y_label="FID")
+        curve = curve[["train_seconds", "fid"]].rename(columns={"fid": "FID"})
+        show_series(curve, "train_seconds", ["FID"], x_label="training s", y_label="FID")
     losses = pd.DataFrame(history.get("gan") or {})
     losses = losses[[name for name in losses.columns if name.endswith("loss")]]  # not FID/KID
     if not losses.empty:
-        losses.index = pd.RangeIndex(1, len(losses) + 1, name="epoch")
-        st.line_chart(losses, x_label="epoch", y_label="loss")
+        losses.insert(0, "epoch", range(1, len(losses) + 1))
+        names = list(losses.columns[1:])
+        show_series(losses, "epoch", names, x_label="epoch", y_label="loss", whole_x=True)
 
 
 def render_training(run):
@@ -176,8 +180,19 @@ def render_bundled(ref):
         "from the gan-face-generate package (MIT). No training run: it samples at once."
     )
     st.info(
-        "Fine-tune it on your own images (a discriminator trains alongside), or train a GAN "
-        f"from scratch, then reload this page:\n\n`{FINETUNE_COMMAND}`\n\n`{TRAIN_COMMAND}`"
+        "Train a GAN of your own on the Train page (a demo set, your images or Fashion-MNIST); "
+        "its runs appear in the Generator list here."
+    )
+    st.page_link(
+        TRAIN_PAGE,
+        label="Train a GAN on the Train page",
+        icon=":material/model_training:",
+        query_params={"app": SPEC.name},
+    )
+    st.caption(
+        "Or from a command line: fine-tune this generator on your own images (a "
+        f"discriminator trains alongside), or train one from scratch:\n\n`{FINETUNE_COMMAND}`"
+        f"\n\n`{TRAIN_COMMAND}`"
     )
 
 

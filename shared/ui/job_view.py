@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from shared.jobs import cancel_job, find_run, is_alive, jobs_root, list_jobs, log_tail, poll
+from shared.plots import show_series
 
 KEY = "train"
 REFRESH_S = 2.0
@@ -37,18 +38,27 @@ def history_frame(history):
 
 
 def render_curves(history):
-    """Loss curves and metric curves side by side (live while training)."""
+    """Loss curves and metric curves side by side (live while training; after one epoch,
+    its values as numbers)."""
     frame = history_frame(history)
     if frame.empty:
         st.caption("Curves appear after the first epoch.")
         return
     losses = [column for column in frame.columns if "loss" in column]
     others = [column for column in frame.columns if column not in losses]
-    left, right = st.columns(2)
-    if losses:
-        left.line_chart(frame[losses], x_label="epoch", y_label="loss")
-    if others:
-        right.line_chart(frame[others], x_label="epoch", y_label="metric")
+    frame = frame.reset_index()
+    for column, names, label in zip(st.columns(2), (losses, others), ("loss", "metric")):
+        if names:  # a curve from two epochs on; the first epoch's values as numbers
+            with column:
+                show_series(
+                    frame,
+                    "epoch",
+                    names,
+                    x_label="epoch",
+                    y_label=label,
+                    whole_x=True,
+                    min_points=2,
+                )
 
 
 def progress_text(job, status):
@@ -57,8 +67,9 @@ def progress_text(job, status):
     elapsed = f"{status.elapsed_s:.0f} s"
     if status.state != "running":
         return f"{status.state.capitalize()} after {elapsed}"
-    if not progress.get("phase"):
-        return f"Preparing the data and the model… {elapsed}"
+    if status.preparing:
+        step = status.preparing
+        return f"Preparing, step {step['step']} of {step['steps']}: {step['text']}… {elapsed}"
     epochs = progress.get("epochs") or "?"
     budget = f" of a {job.time_budget_s / 60:.1f} min budget" if job.time_budget_s else ""
     return (
@@ -68,9 +79,14 @@ def progress_text(job, status):
 
 
 def render_outcome(job, status):
-    """What came out: the run, or why it failed."""
-    if status.state == "complete" and status.run_ref and find_run(job) is None:
-        st.info(f"Run `{status.run_ref}` finished; it is no longer in the runs registry.")
+    """What came out: the run, or why it failed; "deleted" for a run deleted afterwards."""
+    run = find_run(job) if status.state in ("complete", "cancelled") else None
+    # A run exists from before the first epoch: a job that trained had one, even if the
+    # job folder does not name it (a cancel from another server).
+    had_run = status.run_ref or status.progress.get("phase")
+    if status.state in ("complete", "cancelled") and had_run and run is None:
+        which = f" `{status.run_ref}`" if status.run_ref else ""
+        st.info(f"{status.state.capitalize()}; its run{which} has been deleted.")
     elif status.state == "complete" and status.run_ref:
         st.success(f"Run `{status.run_ref}` is complete and in the runs registry.")
         st.page_link(
@@ -81,14 +97,17 @@ def render_outcome(job, status):
         )
     elif status.state == "failed":
         st.error(status.message or "Training failed; see the log below.", icon=":material/error:")
+    elif status.state == "cancelled" and run is not None:
+        st.warning(f"Cancelled: run `{run.ref}` is marked cancelled in the registry.")
     elif status.state == "cancelled":
-        st.warning("Cancelled: the run is marked cancelled in the registry.")
+        st.warning("Cancelled before training started.")
 
 
 def render_job(job, status):
     """One job: title, progress bar, curves, outcome or cancel button, and its log."""
     st.markdown(f"**{STATE_ICONS.get(status.state, '')} {job.app}** · {job.label or job.job_id}")
-    st.progress(min(1.0, max(0.0, status.fraction)), text=progress_text(job, status))
+    fraction = status.preparing["fraction"] if status.preparing else status.fraction
+    st.progress(min(1.0, max(0.0, fraction)), text=progress_text(job, status))
     if status.message and status.state == "running":
         st.caption(status.message)
     render_curves(status.history)
