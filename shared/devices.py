@@ -73,7 +73,7 @@ def configure(*, allow_gpu=True, mixed_precision=True):
             import tensorflow as tf
 
             strategy = tf.distribute.MirroredStrategy()
-        else:
+        elif keras.distribution.distribution() is None:  # else ``shared.parallel`` set one
             keras.distribution.set_distribution(keras.distribution.DataParallel())
     return DeviceSetup(num_gpus, use_mixed, jit_compile=bool(num_gpus), strategy=strategy)
 

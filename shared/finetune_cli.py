@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from shared import runs
+from shared import parallel, runs
 from shared.cli import build_parser, parse_config, report_error
 from shared.config_values import config_from_dict
 from shared.lifecycle import run_training
@@ -80,6 +80,7 @@ def _finetune(config_cls, trainer, app, argv, input_hint, callbacks=(), verbose=
         default=None,
         help="run:<id> of an interrupted run (a complete run is left as it is, exit 0)",
     )
+    parallel.add_flags(parser)
     try:
         config, args = parse_config(config_cls, argv, parser=parser)
         run = None
@@ -89,6 +90,7 @@ def _finetune(config_cls, trainer, app, argv, input_hint, callbacks=(), verbose=
                 print(f"run {run.ref} is already complete, nothing to resume; files in {run.path}")
                 return 0, None
             config = config_from_dict(config_cls, run.config)
+        parallel.start(args)
         run = run_training(app, config, trainer, run=run, callbacks=callbacks, verbose=verbose)
     except (ValueError, OSError) as error:
         return report_error(error), None
@@ -96,6 +98,9 @@ def _finetune(config_cls, trainer, app, argv, input_hint, callbacks=(), verbose=
         return report_error(
             "interrupted; the run is cancelled, --resume continues it", CANCELLED_STATUS
         ), None
+    if parallel.process_index():
+        print(f"process {parallel.process_index()} done; process 0 writes the run")
+        return 0, None
     metrics = run.metrics
     figures = ", ".join(
         f"{key} {value:.3f}" for key, value in metrics.items() if isinstance(value, float)

@@ -16,8 +16,11 @@ background jobs alike.
 
 import contextlib
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
-from shared import devices, runs
+from shared import devices, parallel, runs
 from shared.config_values import config_to_dict
 from shared.training import TrainingPlan, set_seed
 
@@ -50,11 +53,20 @@ def run_training(app, config, trainer, *, run=None, callbacks=(), verbose=1):
     setup = devices.configure()
     with setup.scope():  # models on every GPU under a multi-GPU strategy
         prepared = trainer.prepare(config)
+    with _worker_folder(run) as (scratch, run):
+        return _train(app, config, trainer, setup, prepared, run, scratch, callbacks, verbose)
+
+
+def _train(app, config, trainer, setup, prepared, run, runs_dir, callbacks, verbose):
     run = run or runs.new_run(
-        app, config_to_dict(config), runs_dir=config.runs_dir, name=config.name
+        app, config_to_dict(config), runs_dir=runs_dir or config.runs_dir, name=config.name
     )
-    run.set_status("running", device=setup.describe())
-    logger.info("run %s started in %s (resume with --resume %s)", run.ref, run.path, run.ref)
+    device = "; ".join(filter(None, [setup.describe(), parallel.describe()]))
+    run.set_status("running", device=device)
+    if runs_dir is None:
+        logger.info("run %s started in %s (resume with --resume %s)", run.ref, run.path, run.ref)
+    else:
+        logger.info("process %d started; process 0 writes the run", parallel.process_index())
     with recording_failures(run):
         with setup.scope():
             plan = TrainingPlan.from_config(config, jit_compile=setup.jit_compile)
@@ -64,6 +76,25 @@ def run_training(app, config, trainer, *, run=None, callbacks=(), verbose=1):
         run.save_metrics(metrics)
     run.set_status("complete")
     return run
+
+
+@contextlib.contextmanager
+def _worker_folder(run):
+    """``(scratch runs folder, run)``: ``(None, run)`` on process 0 (or alone); on the other
+    processes of a data-parallel job, a scratch folder removed after (with a copy of the
+    resumed ``run`` in it): only process 0 writes the run."""
+    if parallel.process_index() == 0:
+        yield None, run
+        return
+    scratch = Path(tempfile.mkdtemp(prefix=f"transferzoo-process{parallel.process_index()}-"))
+    try:
+        if run is not None:
+            copy = scratch / run.app / run.run_id
+            shutil.copytree(run.path, copy)
+            run = runs.Run(path=copy, app=run.app, run_id=run.run_id)
+        yield scratch, run
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _record(run, state, message):

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 KEEP_GENERATIONS = 2  # the newest, and the one before it to fall back on
 GENERATION = re.compile(r"epoch-(\d+)\.json")
 _epoch_variable = None  # the epoch that ``epoch_shuffled`` datasets read (one fit at a time)
+_data_epoch = 0  # the same epoch for backend-agnostic pipelines (``shared.batches``)
 
 
 def fsync_file(path):
@@ -99,13 +100,28 @@ def derived_seed(*values):
     return int(np.random.SeedSequence([int(value) for value in values]).generate_state(1)[0] >> 1)
 
 
+def data_epoch():
+    """The epoch that per-epoch ordered pipelines read (set by ``set_data_epoch``)."""
+    return _data_epoch
+
+
+def set_data_epoch(epoch):
+    """Set the epoch that ``epoch_shuffled`` datasets and ``shared.batches`` read."""
+    global _data_epoch
+    _data_epoch = int(epoch)
+    if _epoch_variable is not None:  # TensorFlow only once a ``tf.data`` pipeline needs it
+        _epoch_variable.assign(_data_epoch)
+
+
 def epoch_variable():
     """The process-wide epoch counter that ``epoch_shuffled`` datasets read when iterated."""
     global _epoch_variable
     if _epoch_variable is None:
         import tensorflow as tf
 
-        _epoch_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
+        _epoch_variable = tf.Variable(
+            _data_epoch, dtype=tf.int64, trainable=False, name="data_epoch"
+        )
     return _epoch_variable
 
 
@@ -148,7 +164,7 @@ def reseed(seed, epoch, layers=()):
     for index, generator in enumerate(_seed_generators(layers)):
         state = np.array([derived_seed(epoch_seed, index), 0])
         generator.state.assign(state.astype(generator.state.dtype))
-    epoch_variable().assign(epoch)
+    set_data_epoch(epoch)
 
 
 def trim_csv(path, epochs):

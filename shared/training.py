@@ -24,6 +24,7 @@ import numpy as np
 
 from shared import resumable
 from shared.atomic_io import atomic_write_json, read_json
+from shared.batches import feature_batches, in_memory_batches
 from shared.unfreeze import unfreeze_top_blocks
 
 MODES = ("feature_extract", "fine_tune", "scratch")
@@ -151,11 +152,11 @@ def extract_features(feature_extractor, dataset, cache_path=None, verbose=1):
     # One pass over the data, features and labels together: a shuffling pipeline would
     # give two passes in two different orders. An ``epoch_shuffled`` pipeline gives its
     # epoch-0 order, whatever ran before in this process.
-    resumable.epoch_variable().assign(0)
+    resumable.set_data_epoch(0)
     batches, labels = [], []
     progress = keras.utils.Progbar(None, unit_name="batch") if verbose else None
-    for step, (inputs, targets) in enumerate(dataset):
-        batches.append(np.asarray(feature_extractor.predict_on_batch(inputs)))
+    for step, (outputs, targets) in enumerate(feature_batches(feature_extractor, dataset)):
+        batches.append(np.asarray(outputs))
         labels.append(np.asarray(targets))
         if progress is not None:
             progress.update(step + 1)
@@ -207,7 +208,9 @@ def _train_head(parts, train, val, plan, run, epochs, options):
     monitor = "val_loss" if validation is not None else "loss"
     callbacks = _callbacks(run, "head", plan, monitor, options["callbacks"])
     # Ordered by (seed, epoch), not by how often this process iterated it: resumable.
-    batches = resumable.epoch_shuffled((train_x, train_y), plan.seed).batch(plan.batch_size)
+    batches = in_memory_batches((train_x, train_y), plan.batch_size, seed=plan.seed)
+    if validation is not None:
+        validation = in_memory_batches(validation, plan.batch_size)
     return _run_phase(
         run,
         "head",

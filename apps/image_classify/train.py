@@ -5,6 +5,7 @@ the run keeps the model as a keras-hub preset, its labels, curves and, on reques
 (SavedModel, TFLite float32 / float16 / int8, ONNX) each checked on the held-out split.
 """
 
+import logging
 from dataclasses import dataclass
 
 import keras
@@ -18,11 +19,14 @@ from apps.image_classify.model import (
     save_classifier,
     transfer_parts,
 )
+from shared import batches as batches_lib
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
 from shared.resumable import epoch_shuffled
 from shared.splits import split_indices
 from shared.training import finetune
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,6 +59,12 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     run.set_status("running", skipped=len(data.skipped))
     train_set, val, evaluation = _datasets(data, config, task.preprocessor.image_converter)
     parts = transfer_parts(task)
+    if hasattr(train_set, "num_batches"):
+        logger.info(
+            "%d training steps per epoch, %d images per step on this process",
+            train_set.num_batches,
+            len(train_set.rows(0)) if train_set.num_batches else 0,
+        )
     histories = finetune(
         parts,
         train_set,
@@ -65,7 +75,7 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
         callbacks=callbacks,
         verbose=verbose,
     )
-    metrics = _finish(run, task, parts, histories, evaluation, data.class_names)
+    metrics = _finish(run, task, parts, histories, evaluation, data.class_names, config.batch_size)
     run.set_status("running", accuracy=metrics["accuracy"])
     if config.export:
         report = export_run(
@@ -93,10 +103,18 @@ def _augmenter():
     )
 
 
-def _finish(run, task, parts, histories, evaluation, class_names):
+def _finish(run, task, parts, histories, evaluation, class_names, batch_size):
     """Score the trained model, save it and its figures; returns the metrics."""
-    eval_dataset, eval_labels, split = evaluation
-    predicted = np.argmax(parts.model.predict(eval_dataset, verbose=0), axis=-1)
+    eval_images, eval_labels, split = evaluation
+    preprocess = task.preprocessor.image_converter
+    if _on_tensorflow():
+        dataset = data_lib.to_dataset(eval_images, eval_labels, batch_size, preprocess)
+        logits = parts.model.predict(dataset, verbose=0)
+    else:  # every process scores the whole split, also when training was data-parallel
+        logits = batches_lib.predict_all(
+            parts.model, eval_images, batch_size, _as_float(preprocess)
+        )
+    predicted = np.argmax(logits, axis=-1)
     report = classification_report(eval_labels, predicted, class_names)
     save_confusion_matrix(report["confusion_matrix"], class_names, run.artifact("confusion.png"))
     save_history(histories, run.artifact("history.png"))
@@ -109,8 +127,24 @@ def _finish(run, task, parts, histories, evaluation, class_names):
     }
 
 
+def _on_tensorflow():
+    return keras.backend.backend() == "tensorflow"
+
+
+def _as_float(preprocess):
+    """uint8 images → ``preprocess``ed float32 numpy batches."""
+    return lambda images: keras.ops.convert_to_numpy(preprocess(images.astype("float32")))
+
+
 def _epoch_shuffled_batches(images, labels, batch_size, preprocess, seed):
-    """Training batches in an order set by (seed, epoch): a resumed run sees the same order."""
+    """Training batches in an order set by (seed, epoch): a resumed run sees the same order.
+
+    ``tf.data`` on TensorFlow; elsewhere ``shared.batches`` (this process' part of every
+    global batch when training is data-parallel)."""
+    if not _on_tensorflow():
+        return batches_lib.batches(
+            (images, labels), batch_size, seed=seed, transform=_as_float(preprocess)
+        )
     import tensorflow as tf
 
     dataset = epoch_shuffled((images, labels), seed).batch(batch_size)
@@ -120,17 +154,20 @@ def _epoch_shuffled_batches(images, labels, batch_size, preprocess, seed):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def _ordered_batches(images, labels, batch_size, preprocess):
+    if not _on_tensorflow():
+        return batches_lib.batches((images, labels), batch_size, transform=_as_float(preprocess))
+    return data_lib.to_dataset(images, labels, batch_size, preprocess)
+
+
 def _datasets(data, config, preprocess):
-    """Stratified split → (train, val or None, (evaluation dataset, its labels, split name))."""
+    """Stratified split → (train, val or None, (evaluation images, their labels, split name))."""
     train_index, val_index = split_indices(data.labels, config.validation_split, config.seed)
     batch = config.batch_size
     train_set = _epoch_shuffled_batches(
         data.images[train_index], data.labels[train_index], batch, preprocess, config.seed
     )
     if not len(val_index):  # no held-out split asked for: report on the training images
-        plain = data_lib.to_dataset(
-            data.images[train_index], data.labels[train_index], batch, preprocess
-        )
-        return train_set, None, (plain, data.labels[train_index], "train")
-    val = data_lib.to_dataset(data.images[val_index], data.labels[val_index], batch, preprocess)
-    return train_set, val, (val, data.labels[val_index], "validation")
+        return train_set, None, (data.images[train_index], data.labels[train_index], "train")
+    val = _ordered_batches(data.images[val_index], data.labels[val_index], batch, preprocess)
+    return train_set, val, (data.images[val_index], data.labels[val_index], "validation")
