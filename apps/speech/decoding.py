@@ -26,6 +26,7 @@ class SpecialTokens:
     transcribe: int | None = None  # multilingual models only
     translate: int | None = None
     space: int = 220
+    no_speech: int | None = None  # <|nocaptions|> (<|nospeech|> in multilingual vocabularies)
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,20 @@ class DecodeOptions:
         max_new_tokens: most tokens generated per 30-second window.
         suppress_tokens: ids never generated (Whisper's config list).
         timestamps: generate segment timestamp tokens instead of ``<|notimestamps|>``.
+        step_limit: stop after this many steps (None: ``max_new_tokens``); the caches
+            still hold ``max_new_tokens`` (a warm-up traces the steps of the real shapes).
     """
 
     beam_size: int = 1
     max_new_tokens: int = 224
     suppress_tokens: tuple = ()
     timestamps: bool = False
+    step_limit: int | None = None
+
+    @property
+    def steps(self):
+        """Most decoding steps."""
+        return min(self.step_limit or self.max_new_tokens, self.max_new_tokens)
 
 
 @dataclass
@@ -114,6 +123,7 @@ class WhisperGenerator:
         )
         self._encode = compile_step(lambda features: self.encoder(features, training=False))
         self._prefill = compile_step(self._prefill_function)
+        self._prefill_cached = compile_step(self._prefill_cached_function)
         self._step = compile_step(self._step_function)
         self._beam_step = compile_step(self._beam_step_function)
 
@@ -143,6 +153,24 @@ class WhisperGenerator:
 
     def _prefill_function(self, tokens, encoder_output, self_cache, cross_cache):
         return self._decode(tokens, encoder_output, self_cache, 0, cross_cache, 0)
+
+    def _prefill_cached_function(self, tokens, encoder_output, self_cache, cross_cache):
+        """A prefill whose cross-attention keys/values were computed already (by ``start``)."""
+        return self._decode(tokens, encoder_output, self_cache, 0, cross_cache, None)
+
+    def start(self, encoder_output):
+        """The first decoder pass of one window (batch 1): ``<|startoftranscript|>`` alone.
+
+        Returns:
+            ``(logits, cross_cache)``: the (vocabulary,) float32 logits of the token after
+            it (the language tokens and Whisper's no-speech token live there) and the
+            window's cross-attention keys/values, which ``greedy`` and ``beam_search`` take
+            as ``cross_cache`` instead of computing them again.
+        """
+        tokens = np.asarray([[self.special.start_of_transcript]], "int32")
+        self_cache, cross_cache = self.empty_caches(1, int(encoder_output.shape[1]), 1)
+        logits, _, cross_cache = self._prefill(tokens, encoder_output, self_cache, cross_cache)
+        return np.asarray(logits)[0], cross_cache
 
     def _step_function(self, tokens, encoder_output, self_cache, cross_cache, index):
         return self._decode(tokens, encoder_output, self_cache, index, cross_cache, None)

@@ -47,6 +47,7 @@ def special_tokens_of(tokenizer):
         timestamp_begin=ids["timestamp_begin"],
         transcribe=ids.get("transcribe"),
         translate=ids.get("translate"),
+        no_speech=ids.get("nocaptions", ids.get("nospeech")),
     )
 
 

@@ -6,19 +6,30 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from apps.speech.decoding import DecodeOptions
+from apps.speech.decoding import DecodeOptions, Hypothesis
 from apps.speech.model import SAMPLE_RATE, load_transcriber
-from apps.speech.search import beam_search, greedy, language_probabilities
+from apps.speech.search import (
+    beam_search,
+    greedy,
+    language_probabilities,
+    no_speech_probability,
+)
 from apps.speech.tokenizer import check_task
 from apps.speech.windows import (
+    NO_SPEECH_CERTAIN,
     WINDOW_SECONDS,
     Segment,
     complete_segments,
+    is_silent,
     quiet_start,
     segments_from_tokens,
+    silence_note,
     split_windows,
 )
 from shared.results import Result
+
+# The beam width that ``Predictor.load`` traces (the page's widest); others trace on first use.
+WARM_BEAM_SIZE = 5
 
 
 @dataclass(kw_only=True)
@@ -35,6 +46,9 @@ class Transcript(Result):
             an English-only model; None for a keyword model.
         language_probability: the detected language's probability (None when not detected).
         task: ``"transcribe"`` (text in the spoken language) or ``"translate"`` (English).
+        no_speech_probability: Whisper's no-speech probability of the first 30 seconds
+            (None for a model without it).
+        note: why the text is empty or shorter, when Whisper heard no speech (else "").
     """
 
     text: str
@@ -45,6 +59,8 @@ class Transcript(Result):
     language: str | None = None
     language_probability: float | None = None
     task: str = "transcribe"
+    no_speech_probability: float | None = None
+    note: str = ""
 
 
 @dataclass
@@ -55,6 +71,7 @@ class Speech:
     language: str | None
     task: str
     probability: float | None = None
+    windows: list = field(default_factory=list)  # (no-speech probability, silent) each
 
     def heard(self, language, probability=None):
         """Set the language; translating English speech is transcribing it."""
@@ -73,12 +90,36 @@ class Predictor:
     def load(cls, ref=None, *, runs_dir=None):
         """Load the model behind ``ref`` (default: ``bundled:whisper_tiny_en``).
 
-        A one-second warm-up traces the encoder and the decoding steps, so reported
-        latencies and the first user's wait are those of the model, not of tracing.
+        A warm-up (``warm_up``) traces the encoder and every decoding step a clip up to
+        30 seconds long uses, so reported latencies and the first user's wait are those of
+        the model, not of tracing.
         """
         predictor = cls(load_transcriber(ref, runs_dir=runs_dir))
-        predictor.predict(np.zeros(SAMPLE_RATE, "float32"))
+        predictor.warm_up()
         return predictor
+
+    def warm_up(self):
+        """Trace what a clip uses: the features and the encoder, the first pass, and for
+        both prompts (with and without timestamps) the greedy steps and those of beam
+        search of ``WARM_BEAM_SIZE``; a few steps each, on a silent window."""
+        loaded = self.loaded
+        if not hasattr(loaded, "generator"):  # a keyword or Moonshine model
+            self.predict(np.zeros(SAMPLE_RATE, "float32"))
+            return
+        window = np.zeros((1, WINDOW_SECONDS * SAMPLE_RATE), "float32")
+        encoded = loaded.generator.encode(loaded.audio_converter(window))
+        _, cross_cache = loaded.generator.start(encoded)
+        for timestamps in (False, True):
+            prompt = loaded.tokenizer.prompt_ids(timestamps, "en", "transcribe")
+            for beam_size in (1, WARM_BEAM_SIZE):
+                options = DecodeOptions(
+                    beam_size=beam_size,
+                    timestamps=timestamps,
+                    suppress_tokens=loaded.suppress_tokens,
+                    step_limit=3,
+                )
+                search = greedy if beam_size == 1 else beam_search
+                search(loaded.generator, encoded, prompt, options, cross_cache=cross_cache)
 
     @property
     def multilingual(self):
@@ -88,19 +129,29 @@ class Predictor:
     def _hypothesis(self, window, options, speech):
         """The decoded tokens of one window of up to 30 seconds (zero-padded to 30), in
         ``speech``'s language and task; the language is detected here when not known."""
-        loaded = self.loaded
+        loaded, generator = self.loaded, self.loaded.generator
         padded = np.pad(window, (0, WINDOW_SECONDS * SAMPLE_RATE - len(window)))
-        encoded = loaded.generator.encode(loaded.audio_converter(padded[None]))
+        encoded = generator.encode(loaded.audio_converter(padded[None]))
+        # One first pass serves language detection, the no-speech probability and, through
+        # its cross-attention keys/values, the decoding.
+        logits, cross_cache = generator.start(encoded)
         if speech.language is None:
             scores = language_probabilities(
-                loaded.generator, encoded, loaded.tokenizer.language_ids
+                generator, encoded, loaded.tokenizer.language_ids, logits
             )
             best = max(scores, key=scores.get)
             speech.heard(best, scores[best])
+        no_speech = no_speech_probability(logits, generator.special)
         prompt = loaded.tokenizer.prompt_ids(options.timestamps, speech.language, speech.task)
-        if options.beam_size <= 1:
-            return greedy(loaded.generator, encoded, prompt, options)[0]
-        return beam_search(loaded.generator, encoded, prompt, options)
+        if no_speech is not None and no_speech > NO_SPEECH_CERTAIN:
+            hypothesis = Hypothesis()
+        elif options.beam_size <= 1:
+            hypothesis = greedy(generator, encoded, prompt, options, cross_cache)[0]
+        else:
+            hypothesis = beam_search(generator, encoded, prompt, options, cross_cache)
+        silent = is_silent(no_speech, hypothesis, loaded.tokenizer.decode(hypothesis.tokens))
+        speech.windows.append((no_speech, silent))
+        return Hypothesis([], hypothesis.log_prob) if silent else hypothesis
 
     def _windows(self, audio, options, speech):
         """``(start, end, tokens)`` of each window decoded: seconds where it starts and where
@@ -229,4 +280,6 @@ class Predictor:
             language=speech.language,
             language_probability=speech.probability,
             task=speech.task,
+            no_speech_probability=speech.windows[0][0] if speech.windows else None,
+            note=silence_note(speech.windows),
         )

@@ -6,7 +6,7 @@ from apps.speech.decoding import NEG_INF, Hypothesis, log_softmax
 from shared.numeric import softmax
 
 
-def language_probabilities(generator, encoder_output, language_ids):
+def language_probabilities(generator, encoder_output, language_ids, logits=None):
     """Whisper's language identification: the next-token distribution after
     ``<|startoftranscript|>`` alone, restricted to the language tokens.
 
@@ -14,15 +14,34 @@ def language_probabilities(generator, encoder_output, language_ids):
         generator: the ``WhisperGenerator``.
         encoder_output: one window's encoder states (batch 1).
         language_ids: ``{code: token id}`` of the model's languages.
+        logits: that distribution's logits when known (``generator.start``).
 
     Returns:
         ``{code: probability}`` over the languages (summing to 1).
     """
-    tokens = np.asarray([[generator.special.start_of_transcript]], "int32")
-    self_cache, cross_cache = generator.empty_caches(1, int(encoder_output.shape[1]), 1)
-    logits, _, _ = generator._prefill(tokens, encoder_output, self_cache, cross_cache)
-    probabilities = softmax(np.asarray(logits, "float64")[0, list(language_ids.values())])
+    if logits is None:
+        logits, _ = generator.start(encoder_output)
+    probabilities = softmax(np.asarray(logits, "float64")[list(language_ids.values())])
     return dict(zip(language_ids, probabilities.tolist()))
+
+
+def no_speech_probability(logits, special):
+    """Whisper's no-speech probability: the softmax of the logits after
+    ``<|startoftranscript|>`` (``generator.start``) at its no-speech token (None when the
+    vocabulary has none)."""
+    if special.no_speech is None:
+        return None
+    return float(softmax(np.asarray(logits, "float64"))[special.no_speech])
+
+
+def _prefill(generator, tokens, encoder_output, length, cross_cache):
+    """The prompt's pass: logits of its last token and the caches; ``cross_cache`` is the
+    window's cross-attention keys/values from ``generator.start`` (None: compute them)."""
+    frames = int(encoder_output.shape[1]) if cross_cache is None else 0  # no unused zeros
+    self_cache, empty_cross = generator.empty_caches(tokens.shape[0], frames, length)
+    if cross_cache is None:
+        return generator._prefill(tokens, encoder_output, self_cache, empty_cross)
+    return generator._prefill_cached(tokens, encoder_output, self_cache, cross_cache)
 
 
 def apply_rules(logits, generated, options, special):
@@ -73,20 +92,19 @@ def _next_log_probs(logits, hypotheses, options, special):
     return log_softmax(np.stack(rows))
 
 
-def greedy(generator, encoder_output, prompt, options):
-    """Greedy decoding of a batch of windows; returns one ``Hypothesis`` per window."""
+def greedy(generator, encoder_output, prompt, options, cross_cache=None):
+    """Greedy decoding of a batch of windows; returns one ``Hypothesis`` per window.
+    ``cross_cache``: the windows' cross-attention keys/values when computed already."""
     batch = int(encoder_output.shape[0])
     tokens = np.tile(np.asarray(prompt, "int32"), (batch, 1))
-    self_cache, cross_cache = generator.empty_caches(
-        batch, int(encoder_output.shape[1]), len(prompt) + options.max_new_tokens
-    )
-    logits, self_cache, cross_cache = generator._prefill(
-        tokens, encoder_output, self_cache, cross_cache
+    length = len(prompt) + options.max_new_tokens
+    logits, self_cache, cross_cache = _prefill(
+        generator, tokens, encoder_output, length, cross_cache
     )
     hypotheses = [Hypothesis() for _ in range(batch)]
     done = np.zeros(batch, bool)
     eot = generator.special.end_of_text
-    limit = min(options.max_new_tokens, generator.max_length - len(prompt))
+    limit = min(options.steps, generator.max_length - len(prompt))
     for step in range(limit):
         log_probs = _next_log_probs(np.asarray(logits), hypotheses, options, generator.special)
         chosen = log_probs.argmax(axis=-1)
@@ -126,22 +144,20 @@ def _expand(beams, log_probs, width, eot):
     return finished, live, rows
 
 
-def beam_search(generator, encoder_output, prompt, options):
+def beam_search(generator, encoder_output, prompt, options, cross_cache=None):
     """Beam search over one window (``encoder_output`` of batch 1); returns the best
-    ``Hypothesis`` by length-normalised log-probability."""
+    ``Hypothesis`` by length-normalised log-probability. ``cross_cache``: as in ``greedy``."""
     width = options.beam_size
     # The prompt is read once (batch 1): its self-attention cache is copied to the beams at
     # the first reorder, and the window's cross-attention keys/values are shared by them.
     tokens = np.asarray(prompt, "int32")[None, :]
-    self_cache, cross_cache = generator.empty_caches(
-        1, int(encoder_output.shape[1]), len(prompt) + options.max_new_tokens
-    )
-    logits, self_cache, cross_cache = generator._prefill(
-        tokens, encoder_output, self_cache, cross_cache
+    length = len(prompt) + options.max_new_tokens
+    logits, self_cache, cross_cache = _prefill(
+        generator, tokens, encoder_output, length, cross_cache
     )
     beams, finished = [Hypothesis()], []
     eot = generator.special.end_of_text
-    limit = min(options.max_new_tokens, generator.max_length - len(prompt))
+    limit = min(options.steps, generator.max_length - len(prompt))
     for step in range(limit):
         log_probs = _next_log_probs(
             np.asarray(logits)[: len(beams)], beams, options, generator.special

@@ -1,7 +1,9 @@
 """Whisper hears 30 seconds at a time: long audio is decoded window after window, each one
 starting where the last complete segment of the one before ended (Whisper's own long-form
-rule), and the windows' timestamp tokens become the transcript's segments."""
+rule), the windows' timestamp tokens become the transcript's segments, and a window with
+no speech in it (Whisper's no-speech rule, ``is_silent``) adds no words."""
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +14,14 @@ WINDOW_SECONDS = 30
 TIMESTAMP_SECONDS = 0.02
 # How far before a cut the next window may start, to find the pause the cut meant.
 SEEK_BACK_SECONDS = 0.3
+# openai-whisper's transcribe: a window is silent when its no-speech probability is over
+# this and the average log-probability of its decoded tokens is below the next one, or
+# (its repetition threshold) the text gzips more than this ratio; see ``is_silent``.
+NO_SPEECH_THRESHOLD = 0.6
+LOGPROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+# Whisper sure there is no speech: the window is not decoded (silence, a beep, hum).
+NO_SPEECH_CERTAIN = 0.7
 
 
 @dataclass
@@ -102,3 +112,32 @@ def quiet_start(audio, seek, kept, cut_seconds, timestamp_begin):
     starts = range(cut, earliest - 1, -frame)
     energies = [float(np.square(audio[start : start + frame]).mean()) for start in starts]
     return starts[int(np.argmin(energies))]  # the first minimum: the latest in time
+
+
+def is_silent(no_speech, hypothesis, text):
+    """Whisper's no-speech rule (openai-whisper's transcribe): the no-speech probability is
+    over 0.6 and the decoded tokens' average log-probability (end of text included) is
+    below -1. Whisper is often confident in what it writes for a beep or silence ("you",
+    "beep beep beep..."), so a text that repeats itself (gzip ratio over 2.4, openai-whisper's
+    repetition threshold) counts as unlikely too; over 0.7 the window is silent whatever
+    was decoded (``_hypothesis`` does not decode it)."""
+    if no_speech is None or no_speech <= NO_SPEECH_THRESHOLD:
+        return False
+    average = hypothesis.log_prob / (len(hypothesis.tokens) + 1)
+    data = text.encode("utf-8")
+    repeats = bool(data) and len(data) / len(zlib.compress(data)) > COMPRESSION_RATIO_THRESHOLD
+    return no_speech > NO_SPEECH_CERTAIN or average < LOGPROB_THRESHOLD or repeats
+
+
+def silence_note(windows):
+    """The note of a transcript whose windows' ``(no-speech probability, silent)`` are
+    ``windows``: empty unless some were silent."""
+    silent = [probability for probability, is_quiet in windows if is_quiet]
+    if not silent:
+        return ""
+    if len(silent) < len(windows):
+        return f"No speech in {len(silent)} of {len(windows)} 30-second windows: left out."
+    return (
+        f"No speech heard (no-speech probability {max(silent):.2f}): silence, a tone or "
+        "a beep gives no transcript."
+    )
