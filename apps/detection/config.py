@@ -27,14 +27,18 @@ MODELS = ModelCatalog(
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """A CenterNet head on a pretrained backbone, trained on the user's boxes."""
+    """A detector trained on the user's boxes: a CenterNet head on a pretrained backbone, or
+    the COCO YOLOv3-tiny with new output convolutions (``--model bundled:yolov3_tiny_coco``)."""
 
     data: str = field(
         default="", metadata={"help": "VOC folder, COCO .json, YOLO folder, or tfds:voc/2007"}
     )
     model: str = field(
         default="bundled:efficientnet_lite0",
-        metadata={"help": "backbone: an image-classification reference (bundled:, preset)"},
+        metadata={
+            "help": "CenterNet backbone (an image-classification reference) or "
+            "bundled:yolov3_tiny_coco to fine-tune the COCO YOLOv3-tiny"
+        },
     )
     mode: Literal["feature_extract", "fine_tune", "scratch"] = field(
         default="fine_tune", metadata={"help": "frozen backbone, top blocks unfrozen, or scratch"}

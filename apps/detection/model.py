@@ -1,5 +1,5 @@
-"""Load detectors: bundled YOLOv3-tiny (COCO) and MTCNN faces, fine-tuned CenterNet runs,
-keras-hub COCO presets.
+"""Load detectors: bundled YOLOv3-tiny (COCO) and MTCNN faces, fine-tuned CenterNet and YOLO
+runs, keras-hub COCO presets.
 
 Every loaded detector has ``detect(image, score_threshold, iou_threshold)`` returning a list
 of ``Detection``, best first.
@@ -202,6 +202,8 @@ def _load_centernet(resolved):
         raise ValueError(f"{resolved.ref}: no class names (labels.json or detector.json)")
     model = keras.saving.load_model(model_file, compile=False)
     size = int(meta.get("image_size", model.input_shape[1]))
+    if meta.get("architecture") == "yolov3_tiny":  # a YOLO fine-tune (``yolo_fit``)
+        return YoloDetector(model, names, meta["heads"], size, meta.get("score_threshold", 0.25))
     return CenterNetDetector(
         model, names, size, meta.get("scale", 1 / 127.5), meta.get("offset", -1.0)
     )

@@ -1,4 +1,5 @@
-"""Train the CenterNet detector on a user's boxes through the shared training phase."""
+"""Train the CenterNet detector on a user's boxes through the shared training phase (YOLO
+fine-tunes: ``yolo_fit``)."""
 
 import contextlib
 import functools
@@ -187,12 +188,15 @@ class MapCallback(keras.callbacks.Callback):
             return
         last = epoch + 1 == self.params.get("epochs")
         if epoch == 0 or (epoch + 1) % self.every == 0 or last:
-            names = self.class_names
-            predictions = predict_samples(self.model, self.samples, len(names), *self.arguments)
-            scores = coco_map(self.samples, predictions, names)
+            scores = coco_map(self.samples, self.predict(), self.class_names)
             self.latest = {"val_map": scores["map"], "val_map50": scores["map50"]}
             self.measured_epochs.append(epoch + 1)
         logs.update(self.latest)  # between measurements the last value carries on
+
+    def predict(self):
+        """Detections of the scored samples (``predict_samples``' format)."""
+        names = self.class_names
+        return predict_samples(self.model, self.samples, len(names), *self.arguments)
 
 
 @dataclass
@@ -208,6 +212,10 @@ class Prepared:
 def prepare(config):
     """Load the boxes (broken annotations: error or warning first) and the backbone, before
     any run is created."""
+    from apps.detection import yolo_fit
+
+    if yolo_fit.is_yolo_ref(config.model):
+        return yolo_fit.prepare(config)
     data = load_checked(config.data)
     backbone, scale, offset = load_backbone(config.model, config.mode != "scratch")
     return Prepared(data, backbone, scale, offset)
@@ -215,6 +223,10 @@ def prepare(config):
 
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Train the detector per ``plan``; returns the run's metrics (COCO mAP)."""
+    from apps.detection import yolo_fit
+
+    if isinstance(prepared, yolo_fit.Prepared):
+        return yolo_fit.train(prepared, config, plan, run, callbacks=callbacks, verbose=verbose)
     data, scale, offset = prepared.data, prepared.scale, prepared.offset
     train_samples, val_samples = _split(data, config)
     scored = val_samples or train_samples
