@@ -15,6 +15,8 @@ import keras
 import numpy as np
 
 from shared import resumable
+from shared.row_pipeline import row_batches
+from shared.row_store import RowFile
 
 
 def epoch_order(size, seed, epoch):
@@ -38,7 +40,9 @@ class EpochBatches(keras.utils.PyDataset):
         self, arrays, batch_size, *, seed=None, transform=None, shard=(0, 1), multiple_of=1
     ):
         super().__init__()
-        self.arrays = tuple(np.asarray(array) for array in arrays)
+        self.arrays = tuple(  # rows on disk stay there: each batch reads its own
+            array if isinstance(array, RowFile) else np.asarray(array) for array in arrays
+        )
         self.size = len(self.arrays[0])
         self.batch_size = int(batch_size)
         self.seed = seed
@@ -189,14 +193,12 @@ def predict_all(model, inputs, batch_size, transform=None):
     return np.concatenate([outputs for (outputs,) in predict_batches(model, dataset)])
 
 
-def in_memory_batches(arrays, batch_size, *, seed=None):
-    """Batches of in-memory ``arrays`` for ``fit``: ``tf.data`` on TensorFlow (ordered by
-    ``resumable.epoch_shuffled`` with a seed; the arrays as they are without), else
-    ``batches`` (this process' part of each global batch)."""
+def fit_batches(arrays, batch_size, *, seed=None):
+    """Batches of ``arrays`` (in memory, or ``RowFile`` on disk) for ``fit``: on TensorFlow
+    ``shared.row_pipeline.row_batches`` (ordered by ``(seed, epoch)`` with a seed, in order
+    without), else ``batches`` (this process' part of each global batch)."""
     if keras.backend.backend() == "tensorflow":
-        if seed is None:
-            return arrays
-        return resumable.epoch_shuffled(arrays, seed).batch(batch_size)
+        return row_batches(arrays, batch_size, seed=seed)
     return batches(arrays, batch_size, seed=seed)
 
 

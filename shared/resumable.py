@@ -136,6 +136,17 @@ def epoch_shuffled(arrays, seed):
 
     tensors = tf.nest.map_structure(tf.constant, arrays)
     size = int(tf.nest.flatten(tensors)[0].shape[0])
+    rows = epoch_indices(size, seed).map(
+        lambda index: tf.nest.map_structure(lambda tensor: tf.gather(tensor, index), tensors)
+    )
+    return rows.apply(tf.data.experimental.assert_cardinality(size))
+
+
+def epoch_indices(size, seed):
+    """A ``tf.data`` of ``range(size)`` in the order ``epoch_shuffled`` gives its rows: set by
+    ``(seed, epoch)`` alone, read from the epoch counter each time it is iterated."""
+    import tensorflow as tf
+
     epoch = epoch_variable()
 
     def order(_):
@@ -144,10 +155,7 @@ def epoch_shuffled(arrays, seed):
         return tf.data.Dataset.from_tensor_slices(indices)
 
     indices = tf.data.Dataset.from_tensors(0).flat_map(order)
-    rows = indices.map(
-        lambda index: tf.nest.map_structure(lambda tensor: tf.gather(tensor, index), tensors)
-    )
-    return rows.apply(tf.data.experimental.assert_cardinality(size))
+    return indices.apply(tf.data.experimental.assert_cardinality(size))
 
 
 def _seed_generators(layers):

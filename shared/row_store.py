@@ -7,13 +7,19 @@ part of the file, and that cache is not the process' memory: a ``np.memmap`` wou
 page it has touched in the process' resident set, so an epoch over it would grow to the whole
 file. The file disappears when the last ``RowFile`` reading it is gone.
 
-Indexing follows numpy for reads (``rows[i]``, ``rows[3:9]``, ``rows[index_array]`` give
-arrays); ``take(indices)`` is the lazy subset (a view reading the same file), so a split of a
-large dataset costs nothing until its batches are read.
+Indexing follows numpy for reads (``rows[i]``, ``rows[3:9]``, ``rows[index_array]``,
+``rows[:, 0]`` give arrays); ``take(indices)`` is the lazy subset (a view reading the same
+file), so a split of a large dataset costs nothing until its batches are read.
+
+A ``RowWriter`` given a ``path`` keeps its rows in that file instead (a cache a resumed
+process reopens with ``RowFile.open``): the rows are written to ``PATH.partial``, renamed,
+and described in ``PATH.json`` last, so a file without its description is incomplete.
 """
 
+import json
 import os
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +44,24 @@ class RowFile:
             writer.append(row)
         return writer.finish()
 
+    @classmethod
+    def open(cls, path):
+        """The rows a ``RowWriter(path=path)`` finished; ``ValueError`` when they are
+        incomplete or do not match their description."""
+        path = Path(path)
+        try:
+            description = json.loads(path.with_name(path.name + ".json").read_text())
+            row_shape, dtype = tuple(description["row_shape"]), np.dtype(description["dtype"])
+            count = int(description["count"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path}: no complete rows ({error})") from error
+        file = open(path, "rb")  # noqa: SIM115 - kept open by the RowFile, closed with it
+        expected = count * int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize
+        if os.fstat(file.fileno()).st_size != expected:
+            file.close()
+            raise ValueError(f"{path}: {expected} bytes expected for {count} rows")
+        return cls(file, row_shape, dtype, np.arange(count))
+
     @property
     def shape(self):
         return (len(self._indices), *self.row_shape)
@@ -58,6 +82,14 @@ class RowFile:
         return RowFile(self._file, self.row_shape, self.dtype, self._indices[np.asarray(indices)])
 
     def __getitem__(self, key):
+        if isinstance(key, tuple):  # rows first, then the rest of the key within them
+            first, rest = (key[0], key[1:]) if key else (slice(None), ())
+            if first is Ellipsis:
+                return np.asarray(self)[key]
+            rows = self[first]
+            if isinstance(first, (int, np.integer)):
+                return rows[rest]
+            return rows[(slice(None), *rest)]
         if isinstance(key, (int, np.integer)):
             return self._read(self._indices[[key]])[0]
         return self._read(self._indices[key])
@@ -88,30 +120,53 @@ class RowFile:
 
 
 class RowWriter:
-    """Append rows one by one to a new unnamed file, then ``finish()`` → ``RowFile``.
+    """Append rows (``append``) or batches of rows (``extend``), then ``finish()`` →
+    ``RowFile``: in a new unnamed file, or in ``path`` (see the module's docstring).
 
     ``row_shape`` and ``dtype`` default to the first row's.
     """
 
-    def __init__(self, row_shape=None, dtype=None, directory=None):
+    def __init__(self, row_shape=None, dtype=None, directory=None, path=None):
         self.row_shape = None if row_shape is None else tuple(row_shape)
         self.dtype = None if dtype is None else np.dtype(dtype)
-        self._file = tempfile.TemporaryFile(dir=directory, prefix="rows-")
+        self.path = None if path is None else Path(path)
+        if self.path is None:
+            self._file = tempfile.TemporaryFile(dir=directory, prefix="rows-")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self._partial, "w+b")  # noqa: SIM115 - the RowFile keeps it
         self.count = 0
 
+    @property
+    def _partial(self):
+        return self.path.with_name(self.path.name + ".partial")
+
     def append(self, row):
-        row = np.asarray(row)
+        self.extend(np.asarray(row)[None])
+
+    def extend(self, rows):
+        """Append every row of ``rows`` (an array of rows)."""
+        rows = np.asarray(rows)
         if self.row_shape is None:
-            self.row_shape, self.dtype = row.shape, self.dtype or row.dtype
-        if row.shape != self.row_shape:
-            raise ValueError(f"row {self.count} has shape {row.shape}, not {self.row_shape}")
-        self._file.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
-        self.count += 1
+            self.row_shape, self.dtype = rows.shape[1:], self.dtype or rows.dtype
+        if rows.shape[1:] != self.row_shape:
+            raise ValueError(f"row {self.count} has shape {rows.shape[1:]}, not {self.row_shape}")
+        self._file.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
+        self.count += len(rows)
 
     def finish(self):
         if self.row_shape is None:
             raise ValueError("no rows were written")
         self._file.flush()
+        if self.path is not None:
+            os.fsync(self._file.fileno())
+            os.replace(self._partial, self.path)
+            description = self.path.with_name(self.path.name + ".json")
+            partial = description.with_name(description.name + ".partial")
+            about = {"row_shape": list(self.row_shape), "dtype": self.dtype.str}
+            about["count"] = self.count
+            partial.write_text(json.dumps(about))
+            os.replace(partial, description)
         return RowFile(self._file, self.row_shape, self.dtype, np.arange(self.count))
 
 

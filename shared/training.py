@@ -24,7 +24,8 @@ import numpy as np
 
 from shared import resumable
 from shared.atomic_io import atomic_write_json, read_json
-from shared.batches import feature_batches, in_memory_batches
+from shared.batches import feature_batches, fit_batches
+from shared.row_store import RowFile, RowWriter
 from shared.unfreeze import unfreeze_top_blocks
 
 MODES = ("feature_extract", "fine_tune", "scratch")
@@ -137,36 +138,42 @@ def extract_features(feature_extractor, dataset, cache_path=None, verbose=1):
 
     Args:
         feature_extractor: inputs -> features model.
-        dataset: ``tf.data`` of ``(inputs, labels)`` batches.
-        cache_path: optional ``.npz`` to reuse/store the features (a resumed run reuses it).
+        dataset: ``tf.data`` or ``shared.batches`` of ``(inputs, labels)`` batches.
+        cache_path: optional file to keep the features in (``PATH`` rows, ``PATH.json``,
+            ``PATH.labels.npy``; a resumed run reuses them); else an unnamed temporary file.
         verbose: Keras progress bar.
 
     Returns:
-        ``(features, labels)`` numpy arrays.
+        ``(features, labels)``: the features in a ``shared.row_store.RowFile`` on disk (memory
+        stays flat however large the dataset), the labels a numpy array.
     """
-    if cache_path is not None and cache_path.exists():
-        stored = np.load(cache_path)
-        return stored["features"], stored["labels"]
+    labels_path = None
+    if cache_path is not None:
+        labels_path = cache_path.with_name(cache_path.name + ".labels.npy")
+    if cache_path is not None and labels_path.exists():
+        try:
+            return RowFile.open(cache_path), np.load(labels_path)
+        except ValueError:  # incomplete (stopped while writing): extracted again
+            pass
     import keras
 
     # One pass over the data, features and labels together: a shuffling pipeline would
     # give two passes in two different orders. An ``epoch_shuffled`` pipeline gives its
     # epoch-0 order, whatever ran before in this process.
     resumable.set_data_epoch(0)
-    batches, labels = [], []
+    rows, labels = RowWriter(dtype="float32", path=cache_path), []
     progress = keras.utils.Progbar(None, unit_name="batch") if verbose else None
     for step, (outputs, targets) in enumerate(feature_batches(feature_extractor, dataset)):
-        batches.append(np.asarray(outputs))
+        rows.extend(np.asarray(outputs, "float32"))
         labels.append(np.asarray(targets))
         if progress is not None:
             progress.update(step + 1)
-    features, labels = np.concatenate(batches), np.concatenate(labels)
-    if cache_path is not None:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_path.with_suffix(".partial.npz")
-        np.savez(partial, features=features, labels=labels)
-        partial.replace(cache_path)
-    return np.asarray(features, dtype="float32"), labels
+    features, labels = rows.finish(), np.concatenate(labels)
+    if labels_path is not None:
+        partial = labels_path.with_name(labels_path.name + ".partial.npy")
+        np.save(partial, labels)
+        partial.replace(labels_path)
+    return features, labels
 
 
 def _run_phase(run, phase, model, fit, callbacks, epochs, trained=None):
@@ -197,20 +204,18 @@ def _train_head(parts, train, val, plan, run, epochs, options):
     verbose = options["verbose"]
     features_dir = run.artifact("features")
     train_x, train_y = extract_features(
-        parts.feature_extractor, train, features_dir / "train.npz", verbose
+        parts.feature_extractor, train, features_dir / "train", verbose
     )
     validation = None
     if val is not None:
-        validation = extract_features(
-            parts.feature_extractor, val, features_dir / "val.npz", verbose
-        )
+        validation = extract_features(parts.feature_extractor, val, features_dir / "val", verbose)
     _compile(parts.head, plan.learning_rate, plan, options["compile_kwargs"])
     monitor = "val_loss" if validation is not None else "loss"
     callbacks = _callbacks(run, "head", plan, monitor, options["callbacks"])
     # Ordered by (seed, epoch), not by how often this process iterated it: resumable.
-    batches = in_memory_batches((train_x, train_y), plan.batch_size, seed=plan.seed)
+    batches = fit_batches((train_x, train_y), plan.batch_size, seed=plan.seed)
     if validation is not None:
-        validation = in_memory_batches(validation, plan.batch_size)
+        validation = fit_batches(validation, plan.batch_size)
     return _run_phase(
         run,
         "head",
@@ -218,7 +223,6 @@ def _train_head(parts, train, val, plan, run, epochs, options):
         lambda callbacks, initial_epoch: parts.head.fit(
             batches,
             validation_data=validation,
-            validation_batch_size=plan.batch_size,
             epochs=epochs,
             initial_epoch=initial_epoch,
             shuffle=False,

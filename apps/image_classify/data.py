@@ -1,6 +1,8 @@
 """Image datasets: class-per-folder directories, TFDS names, and synthetic ones for tests."""
 
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +15,10 @@ from shared.images import (
     decode_image,
     resize_image,
 )
+from shared.row_pipeline import row_batches
+from shared.row_store import RowWriter
 from shared.tfds import tfds_load, tfds_source
 
-MAX_DATASET_BYTES = 3 * 1024**3  # decoded images are kept in memory at the model's size
 logger = logging.getLogger(__name__)
 
 
@@ -23,7 +26,7 @@ logger = logging.getLogger(__name__)
 class ImageData:
     """Decoded images at one size, with integer labels and class names."""
 
-    images: np.ndarray  # (N, H, W, 3) uint8
+    images: object  # (N, H, W, 3) uint8: a RowFile on disk when loaded, or an array
     labels: np.ndarray  # (N,) int32
     class_names: list
     skipped: tuple = ()  # (path, reason) of unreadable files that were left out
@@ -59,28 +62,37 @@ def scan_folder(root, max_per_class=None):
     return items, list(files)
 
 
-def _check_memory(count, size):
-    needed = count * size * size * 3
-    if needed > MAX_DATASET_BYTES:
+def _check_disk(count, size):
+    """Decoded images go to a temporary file: refuse a dataset the disk cannot hold."""
+    needed, folder = count * size * size * 3, tempfile.gettempdir()
+    free = shutil.disk_usage(folder).free
+    if needed > 0.9 * free:
         raise ValueError(
-            f"{count} images at {size}x{size} need {needed / 1024**3:.1f} GB in memory; "
-            f"use --max-images-per-class or a smaller --image-size"
+            f"{count} images at {size}x{size} need {needed / 1024**3:.1f} GB in {folder}, "
+            f"which has {free / 1024**3:.1f} GB free; use --max-images-per-class or a "
+            "smaller --image-size (or set TMPDIR to a larger disk)"
         )
 
 
+def _image_rows(size):
+    return RowWriter((size, size, 3), np.uint8)
+
+
 def load_folder(root, image_size, max_per_class=None):
-    """Decode a class-per-folder dataset to ``image_size`` squares.
+    """Decode a class-per-folder dataset to ``image_size`` squares, kept in a ``RowFile`` on
+    disk (memory stays flat however many images there are).
 
     Unreadable files are skipped with a warning when they are few; when more than
     ``MAX_UNREADABLE_FRACTION`` of the files are unreadable it is an error listing them.
     """
     items, class_names = scan_folder(root, max_per_class)
-    _check_memory(len(items), image_size)
-    images, labels, skipped = [], [], []
+    _check_disk(len(items), image_size)
+    images, labels, skipped = _image_rows(image_size), [], []
     progress = tqdm(items, desc="decoding images", unit="img", disable=len(items) < 500)
     for path, label in progress:
         try:
-            images.append(resize_image(decode_image(path), (image_size, image_size)))
+            image = resize_image(decode_image(path), (image_size, image_size))
+            images.append(image)
             labels.append(label)
         except ValueError as error:
             skipped.append((str(path), str(error)))
@@ -93,11 +105,12 @@ def load_folder(root, image_size, max_per_class=None):
     if (counts == 0).any():
         lost = [name for name, count in zip(class_names, counts) if count == 0]
         raise ValueError(f"{root}: every image of these classes is unreadable: {lost}")
-    return ImageData(np.stack(images), np.asarray(labels, "int32"), class_names, tuple(skipped))
+    rows = images.finish()
+    return ImageData(rows, np.asarray(labels, "int32"), class_names, tuple(skipped))
 
 
 def load_tfds(name, image_size, split="train", max_per_class=None):
-    """Load a TFDS image-classification dataset split into memory."""
+    """Load a TFDS image-classification dataset split (its images in a ``RowFile``)."""
     import tensorflow_datasets as tfds
 
     dataset, info = tfds_load(
@@ -108,8 +121,8 @@ def load_tfds(name, image_size, split="train", max_per_class=None):
         count = info.splits[split].num_examples
         if max_per_class is not None:
             count = min(count, max_per_class * len(class_names))
-        _check_memory(count, image_size)
-    images, labels, per_class = [], [], np.zeros(len(class_names), int)
+        _check_disk(count, image_size)
+    images, labels, per_class = _image_rows(image_size), [], np.zeros(len(class_names), int)
     for image, label in tfds.as_numpy(dataset):
         if max_per_class is not None and per_class[label] >= max_per_class:
             continue
@@ -117,7 +130,9 @@ def load_tfds(name, image_size, split="train", max_per_class=None):
         rgb = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
         images.append(resize_image(rgb, (image_size, image_size)))
         labels.append(label)
-    return ImageData(np.stack(images), np.asarray(labels, "int32"), class_names)
+    if not labels:
+        raise ValueError(f"tfds:{name}: the {split} split has no images")
+    return ImageData(images.finish(), np.asarray(labels, "int32"), class_names)
 
 
 def load_source(source, image_size, max_per_class=None, *, tfds_split="train"):
@@ -128,15 +143,13 @@ def load_source(source, image_size, max_per_class=None, *, tfds_split="train"):
     return load_folder(source, image_size, max_per_class)
 
 
-def to_dataset(images, labels, batch_size, preprocess, *, shuffle=False, seed=0):
-    """A batched ``tf.data`` pipeline of ``(preprocess(images), labels)``."""
+def to_dataset(images, labels, batch_size, preprocess, *, seed=None):
+    """A batched ``tf.data`` pipeline of ``(preprocess(images), labels)``, each batch's images
+    read as it is needed (``images`` may be a ``RowFile`` on disk); in order, or in an order
+    set by ``(seed, epoch)`` when ``seed`` is given (a resumed run sees the same order)."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    dataset = dataset.map(
+    dataset = row_batches((images, labels), batch_size, seed=seed).map(
         lambda x, y: (preprocess(tf.cast(x, "float32")), y), num_parallel_calls=tf.data.AUTOTUNE
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

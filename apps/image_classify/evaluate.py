@@ -12,9 +12,13 @@ from shared.metrics import classification_report
 
 
 def predict_labels(model, images, batch_size=32):
-    """Arg-max class of each image (a uint8 batch at the model's size) via ``predict``."""
-    logits = model.predict(images.astype("float32"), batch_size=batch_size, verbose=0)
-    return np.argmax(np.asarray(logits), axis=-1)
+    """Arg-max class of each image (uint8 at the model's size: an array or a ``RowFile`` on
+    disk, read a batch at a time)."""
+    predicted = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size].astype("float32")
+        predicted.append(np.argmax(np.asarray(model.predict_on_batch(batch)), axis=-1))
+    return np.concatenate(predicted)
 
 
 def _map_to_model_labels(dataset_names, model_labels):

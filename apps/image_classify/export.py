@@ -14,6 +14,7 @@ from apps.image_classify.model import load_classifier, serving_model
 from shared.export import FORMATS, checked_exporter, export_checked
 from shared.export_check import format_report
 from shared.export_metrics import Accuracy
+from shared.row_store import take_rows
 from shared.splits import split_indices
 
 REPRESENTATIVE_IMAGES = 200
@@ -27,7 +28,7 @@ def held_out_split(data, validation_split, seed):
     """
     train_index, val_index = split_indices(data.labels, validation_split, seed)
     held_out = val_index if len(val_index) else train_index
-    return data.images[train_index], data.images[held_out], data.labels[held_out]
+    return take_rows(data.images, train_index), data.images[held_out], data.labels[held_out]
 
 
 def representative_images(images, seed, count=REPRESENTATIVE_IMAGES):

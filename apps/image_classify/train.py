@@ -22,7 +22,7 @@ from apps.image_classify.model import (
 from shared import batches as batches_lib
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
-from shared.resumable import epoch_shuffled
+from shared.row_store import take_rows
 from shared.splits import split_indices
 from shared.training import finetune
 
@@ -145,13 +145,7 @@ def _epoch_shuffled_batches(images, labels, batch_size, preprocess, seed):
         return batches_lib.batches(
             (images, labels), batch_size, seed=seed, transform=_as_float(preprocess)
         )
-    import tensorflow as tf
-
-    dataset = epoch_shuffled((images, labels), seed).batch(batch_size)
-    dataset = dataset.map(
-        lambda x, y: (preprocess(tf.cast(x, "float32")), y), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return data_lib.to_dataset(images, labels, batch_size, preprocess, seed=seed)
 
 
 def _ordered_batches(images, labels, batch_size, preprocess):
@@ -164,10 +158,10 @@ def _datasets(data, config, preprocess):
     """Stratified split → (train, val or None, (evaluation images, their labels, split name))."""
     train_index, val_index = split_indices(data.labels, config.validation_split, config.seed)
     batch = config.batch_size
-    train_set = _epoch_shuffled_batches(
-        data.images[train_index], data.labels[train_index], batch, preprocess, config.seed
-    )
+    train_images, train_labels = take_rows(data.images, train_index), data.labels[train_index]
+    train_set = _epoch_shuffled_batches(train_images, train_labels, batch, preprocess, config.seed)
     if not len(val_index):  # no held-out split asked for: report on the training images
-        return train_set, None, (data.images[train_index], data.labels[train_index], "train")
-    val = _ordered_batches(data.images[val_index], data.labels[val_index], batch, preprocess)
-    return train_set, val, (data.images[val_index], data.labels[val_index], "validation")
+        return train_set, None, (train_images, train_labels, "train")
+    val_images, val_labels = take_rows(data.images, val_index), data.labels[val_index]
+    val = _ordered_batches(val_images, val_labels, batch, preprocess)
+    return train_set, val, (val_images, val_labels, "validation")

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from apps.image_classify import data as data_lib
+from shared.resumable import set_data_epoch
+from shared.row_store import RowFile
 
 
 @pytest.fixture
@@ -14,11 +16,19 @@ def shapes_folder(tmp_path):
     return data_lib.write_image_folder(data_lib.synthetic_shapes(20, 16), tmp_path / "shapes")
 
 
+@pytest.fixture
+def shapes_rows(tmp_path):
+    """4 images per class of the synthetic shapes, loaded from a folder (rows on disk)."""
+    folder = data_lib.write_image_folder(data_lib.synthetic_shapes(4, 8), tmp_path / "rows")
+    return data_lib.load_folder(folder, 8)
+
+
 def test_synthetic_shapes_and_image_folder_round_trip(shapes_folder):
     data = data_lib.load_folder(shapes_folder, 16)
     original = data_lib.synthetic_shapes(20, 16)
     assert data.class_names == ["circle", "square", "stripes"]  # sorted folder names
     assert data.images.shape == (60, 16, 16, 3) and data.images.dtype == np.uint8
+    assert isinstance(data.images, RowFile)  # decoded onto disk, not into memory
     assert np.bincount(data.labels).tolist() == [20, 20, 20]
     assert data.skipped == ()
     square = data.class_names.index("square")
@@ -115,9 +125,10 @@ def test_load_tfds_with_mock_data(tmp_path, name, class_names):
     assert data.class_names == class_names
     assert data.images.shape == (12, 24, 24, 3) and data.images.dtype == np.uint8
     assert data.labels.shape == (12,) and data.labels.max() < len(class_names)
-    assert data.images.std() > 0
+    assert np.asarray(data.images).std() > 0
     if name == "mnist":
-        np.testing.assert_array_equal(data.images[..., 0], data.images[..., 2])
+        images = np.asarray(data.images)
+        np.testing.assert_array_equal(images[..., 0], images[..., 2])
     assert np.bincount(capped.labels).max() == 1
     assert len(capped.labels) == len(np.unique(data.labels))
 
@@ -133,13 +144,20 @@ def test_to_dataset_yields_preprocessed_float_batches():
     np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), data.labels)
 
 
-def test_to_dataset_shuffle_keeps_pairs():
-    data = data_lib.synthetic_shapes(4, 8)
-    dataset = data_lib.to_dataset(data.images, data.labels, 5, lambda x: x, shuffle=True, seed=1)
-    pairs = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
-    images = np.concatenate([x for x, _ in pairs]).astype("uint8")
-    labels = np.concatenate([y for _, y in pairs])
-    assert not np.array_equal(labels, data.labels)
-    for image, label in zip(images, labels):
-        match = np.flatnonzero((data.images == image).all(axis=(1, 2, 3)))
-        assert data.labels[match].tolist() == [label]
+def test_to_dataset_reads_rows_from_disk_in_an_order_set_by_seed_and_epoch(shapes_rows):
+    data = shapes_rows
+    assert isinstance(data.images, RowFile)
+    orders = []
+    for epoch in (0, 1, 0):
+        set_data_epoch(epoch)
+        dataset = data_lib.to_dataset(data.images, data.labels, 5, lambda x: x, seed=1)
+        pairs = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
+        images = np.concatenate([x for x, _ in pairs]).astype("uint8")
+        labels = np.concatenate([y for _, y in pairs])
+        for image, label in zip(images, labels):  # each image keeps its label
+            match = np.flatnonzero((np.asarray(data.images) == image).all(axis=(1, 2, 3)))
+            assert data.labels[match].tolist() == [label]
+        orders.append(labels.tolist())
+    set_data_epoch(0)
+    assert orders[0] == orders[2] and sorted(orders[0]) == sorted(data.labels.tolist())
+    assert orders[0] != orders[1] and orders[0] != data.labels.tolist()

@@ -154,7 +154,7 @@ def test_evaluate_cli_prints_a_json_report(trained, shapes_folder, capsys):
     assert evaluate.main([*argv, str(runs_dir)]) == 0
     report = json.loads(capsys.readouterr().out)
     data = load_folder(shapes_folder, 32)
-    predicted = np.asarray(task.predict(data.images.astype("float32"), verbose=0)).argmax(-1)
+    predicted = np.asarray(task.predict(np.asarray(data.images, "float32"), verbose=0)).argmax(-1)
     assert report["model"] == run.ref and report["num_examples"] == 15
     assert report["accuracy"] == pytest.approx(np.mean(predicted == data.labels))
     assert np.array(report["confusion_matrix"]).sum() == 15

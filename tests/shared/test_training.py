@@ -7,6 +7,7 @@ import pytest
 from apps.image_classify import data as data_lib
 from shared import runs
 from shared.efficientnet_lite import backbone_config
+from shared.row_store import RowFile
 from shared.splits import split_indices
 from shared.training import TrainingPlan, finetune
 from shared.unfreeze import block_groups, unfreeze_top_blocks
@@ -143,11 +144,12 @@ def test_feature_extract_trains_the_head_on_cached_features(datasets, run):
         np.testing.assert_array_equal(value, backbone_before[path], err_msg=path)
     head_after = _weights(parts.head.layers)
     assert any(not np.array_equal(head_after[path], head_before[path]) for path in head_before)
-    train = np.load(run.artifact("features/train.npz"))
-    val = np.load(run.artifact("features/val.npz"))
-    assert train["features"].shape == (12, parts.head.input_shape[-1])
-    assert val["features"].shape == (3, parts.head.input_shape[-1])
-    assert sorted(np.bincount(train["labels"]).tolist()) == [4, 4, 4]
+    train = RowFile.open(run.artifact("features/train"))  # on disk, reopened by a resume
+    val = RowFile.open(run.artifact("features/val"))
+    assert train.shape == (12, parts.head.input_shape[-1])
+    assert val.shape == (3, parts.head.input_shape[-1])
+    labels = np.load(run.artifact("features/train.labels.npy"))
+    assert sorted(np.bincount(labels).tolist()) == [4, 4, 4]
     assert run.artifact("phases/head.weights.h5").is_file()
 
 
@@ -222,5 +224,6 @@ def test_extract_features_keeps_labels_aligned_with_a_shuffling_pipeline():
     inputs = keras.Input((1,))
     identity = keras.Model(inputs, keras.layers.Identity()(inputs))
     features, labels = extract_features(identity, dataset, verbose=0)
+    assert isinstance(features, RowFile)
     np.testing.assert_array_equal(features[:, 0], labels.astype("float32"))
     assert sorted(labels.tolist()) == list(range(40))
