@@ -19,6 +19,7 @@ from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input
 from shared.ui.presentation import presentation_default
 from shared.ui.render import crop, load_predictor
+from shared.ui.result_cache import cached_predict
 from shared.ui.samples import IMAGE_SAMPLES, audio_samples
 from shared.ui.widgets import escape_markdown, image_input, model_selector, show_error
 
@@ -39,7 +40,9 @@ def transcribe(audio, name, speech_ref):
     task = "translate" if predictor.multilingual else "transcribe"
     try:
         with st.spinner("Listening…"):
-            return predictor.predict(audio, source=name, task=task)
+            return cached_predict(
+                predictor, audio, app="speech", model=speech_ref, source=name, task=task
+            )
     except ValueError as error:
         show_error(error, hint="Try another recording.")
         return None
@@ -53,7 +56,7 @@ def translate(text):
         return None
     try:
         with st.spinner("Translating…"):
-            return predictor.predict(text)
+            return cached_predict(predictor, text, app=spec.name, model=spec.default_model)
     except ValueError as error:
         show_error(error, hint="Try a shorter or simpler sentence.")
         return None
@@ -97,7 +100,10 @@ def classify_crops(image, detections, classifier):
     pairs = [(piece, found) for piece, found in pairs if piece is not None]
     if not pairs:
         return []
-    results = classifier.predict([piece for piece, _ in pairs], top_k=3)
+    pieces = [piece for piece, _ in pairs]
+    results = cached_predict(
+        classifier, pieces, app="image_classify", model=classifier.ref, top_k=3
+    )
     return [(piece, found, result) for (piece, found), result in zip(pairs, results)]
 
 
@@ -139,7 +145,9 @@ def detection_to_classification():
     if detector is None or classifier is None:
         return
     try:
-        found = detector.predict(image, score_threshold=score, source=name)
+        found = cached_predict(
+            detector, image, app="detection", model=detector_ref, score_threshold=score, source=name
+        )
         classified = classify_crops(image, found.detections, classifier)
     except ValueError as error:
         show_error(error, hint="Try another image or another model.")

@@ -16,6 +16,7 @@ import streamlit as st
 
 from apps.detection import SPEC
 from apps.detection.predictor import Predictor, draw_detections
+from shared.ui.result_cache import cached_predict
 from shared.ui.widgets import cached_model, image_input, model_selector, show_error
 
 KEY = "detection"
@@ -97,7 +98,14 @@ def detect_all(image, source, predictor, iou):
     key = (hashlib.sha256(image.tobytes()).hexdigest(), image.shape, predictor.ref, iou)
     cached = st.session_state.get(RAW_KEY)
     if cached is None or cached[0] != key:
-        result = predictor.predict(image, score_threshold=SCORE_MIN, iou_threshold=iou)
+        result = cached_predict(
+            predictor,
+            image,
+            app=SPEC.name,
+            model=predictor.ref,
+            score_threshold=SCORE_MIN,
+            iou_threshold=iou,
+        )
         st.session_state[RAW_KEY] = cached = (key, result)
     return dataclasses.replace(cached[1], source=source)
 

@@ -10,6 +10,7 @@ from apps.image_classify import SPEC
 from apps.image_classify.gradcam import overlay
 from apps.image_classify.predictor import Predictor
 from apps.image_classify.ui import predictions_table
+from shared.ui.result_cache import cached_predict
 from shared.ui.widgets import (
     cached_model,
     image_input,
@@ -46,7 +47,7 @@ def render_gradcam(image, predictor):
 def render_result(image, source, predictor):
     """Classify ``image`` with ``predictor`` and show the image, the top-k and Grad-CAM."""
     try:
-        result = predictor.predict(image, top_k=TOP_K)
+        result = cached_predict(predictor, image, app=SPEC.name, model=predictor.ref, top_k=TOP_K)
     except ValueError as error:
         show_error(error, hint="Try another image or another model.")
         return

@@ -18,6 +18,7 @@ from apps.speech.tokenizer import LANGUAGE_NAMES, TASKS, language_label
 from apps.speech.ui import REFERENCES, TEST_CLIPS, language_text
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform
+from shared.ui.result_cache import cached_predict
 from shared.ui.widgets import (
     BUNDLED_PREFIX,
     bundled_converted,
@@ -83,7 +84,10 @@ def transcribe(predictor, audio, source, **options):
     ``st.error``."""
     try:
         with st.spinner("Transcribing…"):
-            return predictor.predict(audio, source=source, **options)
+            model = predictor.loaded.ref
+            return cached_predict(
+                predictor, audio, app=SPEC.name, model=model, source=source, **options
+            )
     except ValueError as error:
         show_error(error, hint="Try another recording, or bundled:whisper_base for languages.")
     except Exception as error:  # a page shows a message, never a traceback

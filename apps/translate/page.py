@@ -23,6 +23,7 @@ from apps.translate.text import (
 )
 from apps.translate.ui import SAMPLES_BY_LANGUAGE
 from shared.ui.inputs import UPLOAD_LIMITS_MB
+from shared.ui.result_cache import cached_predict
 from shared.ui.widgets import (
     cached_model,
     escape_markdown,
@@ -220,8 +221,14 @@ def translate(predictor, text, beam_size, alternatives):
                 bar.progress(done / total, text=f"{message} {done}/{total}")
 
         with st.spinner(message, show_time=True):
-            result = predictor.predict(
-                text, beam_size=beam_size, num_alternatives=alternatives, progress=progress
+            result = cached_predict(
+                predictor,
+                text,
+                app=SPEC.name,
+                model=predictor.loaded.ref,
+                beam_size=beam_size,
+                num_alternatives=alternatives,
+                progress=progress,
             )
         if bar is not None:
             bar.empty()

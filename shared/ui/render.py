@@ -6,10 +6,14 @@ the result in a narrow column and sums it up in a few words. Models load through
 on any page is loaded once per process.
 """
 
+import threading
+import weakref
+
 import numpy as np
 import streamlit as st
 
 from shared.runs import RUN_REF_PREFIX, open_run
+from shared.ui.result_cache import cached_predict
 from shared.ui.run_files import metric_summary
 from shared.ui.widgets import cached_model
 
@@ -41,8 +45,26 @@ def _keras_models(value, depth, found):
         _keras_models(child, depth + 1, found)
 
 
+_counts = weakref.WeakKeyDictionary()  # a loaded predictor -> its parameter count
+_counts_lock = threading.Lock()
+
+
 def parameter_count(predictor):
-    """The parameters of the Keras models inside ``predictor`` (None when none are found)."""
+    """The parameters of the Keras models inside ``predictor`` (None when none are found),
+    counted once per loaded predictor (walking the weights takes milliseconds every run)."""
+    try:
+        with _counts_lock:
+            if predictor in _counts:
+                return _counts[predictor]
+    except TypeError:  # not weakly referenceable: counted every time
+        return _count_parameters(predictor)
+    count = _count_parameters(predictor)
+    with _counts_lock:
+        _counts[predictor] = count
+    return count
+
+
+def _count_parameters(predictor):
     found = {}
     _keras_models(predictor, 0, found)
     total = 0
@@ -77,13 +99,14 @@ def predict(spec, ref, value, name):
 
     Nothing is drawn but a loading spinner or an ``st.error``: the Compare page predicts with
     every model first and renders afterwards, so that the browser drawing one column does
-    not slow down the next model's timed prediction.
+    not slow down the next model's timed prediction. The prediction is shared by every user
+    of the server (``shared.ui.result_cache``): the same input and model run once.
     """
     predictor = load_predictor(spec, ref)
     if predictor is None:
         return None
     try:
-        return predictor, predictor.predict(value, source=name)
+        return predictor, cached_predict(predictor, value, app=spec.name, model=ref, source=name)
     except ValueError as error:
         st.error(f"{ref}: {error}", icon=":material/error:")
         return None

@@ -5,8 +5,11 @@ safely, models load once per process through ``st.cache_resource``, and a proble
 ``st.error`` that says what to do, never a traceback.
 """
 
+import functools
 import logging
+import os
 import re
+import weakref
 
 import numpy as np
 import streamlit as st
@@ -52,6 +55,23 @@ def _to_rgb_uint8(image):
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return np.ascontiguousarray(image[..., :3])
+
+
+# Samples are decoded once per process: scikit-image reads and decodes the PNG on every call
+# (6 ms for the cat), on every rerun of every user's page.
+SAMPLE_IMAGES_KEPT = 32
+
+
+@functools.lru_cache(maxsize=SAMPLE_IMAGES_KEPT)
+def _sample_image(loader):
+    image = _to_rgb_uint8(loader())
+    image.setflags(write=False)
+    return image
+
+
+def sample_image(loader):
+    """``loader()`` as (H, W, 3) uint8, decoded once per process; each call gets its copy."""
+    return _sample_image(loader).copy()
 
 
 def decode_upload(uploaded, *, max_mb=MAX_UPLOAD_MB):
@@ -106,12 +126,20 @@ def image_input(key, samples, *, default="Sample"):
         # Only rendered when chosen, so the browser asks for the camera only then.
         return decode_upload(st.camera_input("Take a photo", key=f"{key}_camera"))
     name = st.selectbox("Sample image", list(samples), key=f"{key}_sample")
-    return _to_rgb_uint8(samples[name]()), name
+    return sample_image(samples[name]), name
+
+
+# Preset directories seen converted: the app never removes one, and Home asks about each
+# default model on every rerun of every user (a stat is 0.1-0.2 ms here, 2 ms a Home run).
+_CONVERTED = set()
 
 
 def bundled_converted(spec, name):
     """True when ``bundled:<name>`` of app ``spec`` is already converted in the cache."""
-    return cached_preset_dir(bundled_cache_name(spec, name)).is_dir()
+    path = str(cached_preset_dir(bundled_cache_name(spec, name)))
+    if path not in _CONVERTED and os.path.isdir(path):
+        _CONVERTED.add(path)
+    return path in _CONVERTED
 
 
 def weights_status(spec, ref=None):
@@ -217,10 +245,23 @@ def _load_model(_loader_fn, loader_name, ref):
     return _loader_fn(ref)
 
 
+def _loader_name(loader_fn):
+    return f"{loader_fn.__module__}.{getattr(loader_fn, '__qualname__', loader_fn)}"
+
+
 def load_once(loader_fn, ref):
     """``loader_fn(ref)`` through the process-wide model cache (no Streamlit elements)."""
-    loader_name = f"{loader_fn.__module__}.{getattr(loader_fn, '__qualname__', loader_fn)}"
-    return _load_model(loader_fn, loader_name, ref)
+    model = _load_model(loader_fn, _loader_name(loader_fn), ref)
+    try:
+        _LOADED[(_loader_name(loader_fn), ref)] = model
+    except TypeError:  # not weakly referenceable: the spinner shows every time
+        pass
+    return model
+
+
+# (loader, ref) -> the loaded model while it lives: a model known loaded is fetched from the
+# cache without a spinner (each spinner starts a timer thread, on every run).
+_LOADED = weakref.WeakValueDictionary()
 
 
 def _offline_hint(spec, error):
@@ -246,6 +287,8 @@ def cached_model(loader_fn, ref, *, spec=None, spinner=None):
         The loaded object, or None after showing an ``st.error`` that says what to do.
     """
     try:
+        if (_loader_name(loader_fn), ref) in _LOADED:
+            return load_once(loader_fn, ref)
         with st.spinner(spinner or loading_message(spec, ref)):
             return load_once(loader_fn, ref)
     except ValueError as error:  # OfflineError, unknown reference, incomplete run...
