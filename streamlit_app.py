@@ -30,6 +30,8 @@ SHARED_PAGES = (
     ("stage.py", "Stage", ":material/co_present:", "stage"),
     ("train.py", "Train", ":material/model_training:", "train"),
     ("runs.py", "Runs", ":material/history:", "runs"),
+    ("live.py", "Live", ":material/videocam:", "live"),
+    ("teach.py", "Teach", ":material/school:", "teach"),
 )
 
 

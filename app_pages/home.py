@@ -27,6 +27,8 @@ TOOLS = (
     ("app_pages/chains.py", "Chain apps", ":material/link:"),
     ("app_pages/train.py", "Train on your data", ":material/model_training:"),
     ("app_pages/runs.py", "Browse runs", ":material/history:"),
+    ("app_pages/live.py", "Live camera and microphone", ":material/videocam:"),
+    ("app_pages/teach.py", "Teach a classifier", ":material/school:"),
 )
 BADGES = {"converted": "green", "first use": "blue", "run": "green", "network": "orange"}
 

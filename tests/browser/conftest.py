@@ -133,3 +133,36 @@ def screenshot(browser, artifacts):
         return path
 
     return take
+
+
+@pytest.fixture
+def media_browser(server, niced_chromium):
+    """``media_browser(*flags)``: a headless Chromium whose camera and microphone are
+    Chromium's fake devices (a moving test pattern and a beep) or, with
+    ``--use-file-for-fake-video-capture=…`` / ``--use-file-for-fake-audio-capture=…`` among
+    ``flags``, those files (looped); permission prompts are answered yes."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    drivers = []
+
+    def start(*flags):
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(niced_chromium)
+        for argument in (
+            *("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--mute-audio"),
+            *("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"),
+            *flags,
+        ):
+            options.add_argument(argument)
+        options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
+        driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+        driver.set_page_load_timeout(60)
+        drivers.append(driver)
+        return driver
+
+    try:
+        yield start
+    finally:
+        for driver in drivers:
+            driver.quit()
