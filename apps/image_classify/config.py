@@ -4,11 +4,12 @@ the UI), predict and evaluate."""
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shared.export import FORMATS, check_formats
 from shared.image_backbones import IMAGE_BACKBONES
 from shared.predict_cli import PredictOptions, inputs_field
 
 MODELS = IMAGE_BACKBONES  # the classifiers are the image backbones the other image apps use
-EXPORT_FORMATS = ("saved_model", "tflite", "tflite_float16", "tflite_int8", "onnx")
+EXPORT_FORMATS = tuple(FORMATS)
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,7 @@ class FinetuneConfig:
             value = getattr(self, name)
             if value is not None and value < (8 if name == "image_size" else 1):
                 raise ValueError(f"{name} is too small: received {value}")
-        unknown = set(self.export) - set(EXPORT_FORMATS)
-        if unknown:
-            raise ValueError(
-                f"export accepts {', '.join(EXPORT_FORMATS)}; received {sorted(unknown)}"
-            )
+        check_formats(self.export)
 
 
 @dataclass(frozen=True)
