@@ -134,7 +134,6 @@ def train_keras_io(data, settings):
     """The keras-io recipe: frozen backbone inside the model, ``fit`` on the images."""
     import keras
 
-
     train_x, train_y, test_x, test_y = data
     task, parts = build(settings)
     converter = task.preprocessor.image_converter
