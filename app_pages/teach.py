@@ -4,12 +4,14 @@ classifier in seconds and watch it predict live (a Streamlit page script).
 Each capture becomes the default classifier's backbone features once (cached); training fits
 only a new head on them (``apps.image_classify.teach``). "Keep as run" saves an ordinary
 image_classify run, listed on the Runs page, selectable in the app and exportable here.
+The Sounds mode (recordings of a few classes, on Whisper's encoder) is ``teach_sounds``.
 """
 
 import time
 
 import streamlit as st
 
+from app_pages import teach_sounds
 from apps import get_app
 from apps.image_classify.teach import DEFAULT_MODEL, Teacher, check_class_names
 from shared.runs import open_run
@@ -112,6 +114,10 @@ def show_training(teach):
 
 
 st.title(":material/school: Teach")
+mode = st.radio("Teach from", ["Images", "Sounds"], horizontal=True, key=f"{KEY}_mode")
+if mode == "Sounds":
+    teach_sounds.render()
+    st.stop()
 st.caption(
     "Name your classes, show each one to the camera and press its Capture button a few "
     "times (or upload photos), then train: a new head learns on the default classifier's "
