@@ -13,7 +13,8 @@ def make_curve_callback(held_out, image_size, scale, offset, budget_s, every):
     """A Keras callback that records the held-out mAP curve and enforces the budget."""
     import keras
 
-    from apps.detection.train import coco_map, predict_samples
+    from apps.detection.centernet_fit import predict_samples
+    from apps.detection.metrics import coco_map
 
     class HeldOutCurve(keras.callbacks.Callback):
         def __init__(self):

@@ -37,8 +37,7 @@ EPOCHS = 10_000  # never reached: the wall-clock budget stops training
 
 def held_out_predictor(model_ref, held_out, size):
     """``predict(training model) -> detections`` of the held-out scenes, per architecture."""
-    from apps.detection import train as detection_train
-    from apps.detection import yolo_fit, yolo_train
+    from apps.detection import centernet_fit, yolo_fit, yolo_train
     from apps.detection.model import YoloDetector
     from apps.detection.yolo import yolo_heads
 
@@ -51,8 +50,8 @@ def held_out_predictor(model_ref, held_out, size):
             return yolo_fit.predict_samples(detector, held_out.samples)
 
         return predict_yolo
-    _, scale, offset = detection_train.load_backbone(model_ref)
-    return lambda model: detection_train.predict_samples(
+    _, scale, offset = centernet_fit.load_backbone(model_ref)
+    return lambda model: centernet_fit.predict_samples(
         model, held_out.samples, len(names), size, scale, offset
     )
 

@@ -44,7 +44,8 @@ def detections_as_arrays(found):
 
 def final_evaluation(predictor, held_out):
     """Held-out mAP of the saved run, raw decode (as the curve) and through the Predictor."""
-    from apps.detection.train import coco_map, predict_samples
+    from apps.detection.centernet_fit import predict_samples
+    from apps.detection.metrics import coco_map
 
     detector = predictor.detector
     names = held_out.class_names
@@ -107,9 +108,9 @@ def main(argv=None):
     common.setup_environment()
     from apps.detection import scenes
     from apps.detection import train as detection_train
+    from apps.detection.centernet_fit import load_backbone
     from apps.detection.config import FinetuneConfig
     from apps.detection.predictor import Predictor
-    from apps.detection.train import load_backbone
     from shared.lifecycle import run_training
 
     settings = {

@@ -3,7 +3,8 @@
 Each export is loaded back with its own runtime (TensorFlow for a SavedModel, the TFLite
 interpreter, ONNX Runtime), run on the same held-out examples as the Keras model, and scored
 by a metric of ``shared.export_metrics``: a classifier's accuracy (its drop from the Keras
-model, top-1 agreement with it), a generator's fidelity to the Keras model's images. The
+model, top-1 agreement with it), a generator's fidelity to the Keras model's images, a
+held-out score the model's own decoding gives (a detector's mAP50). The
 report is a table (format, size, the metric's columns, ms per example) in which an export
 scored outside the metric's tolerance is marked refused: the Runs page then offers no
 download of it.
@@ -217,7 +218,7 @@ def report_rows(report):
     def cell(value, digits):
         return None if value is None else round(value, digits)
 
-    columns = _metric(report).columns
+    columns = _metric(report).columns(report)
     keras = report["keras"]
     rows = [
         {

@@ -2,12 +2,14 @@
 
 A metric gives the Keras model's row, scores each export's outputs against the Keras model's
 outputs (row fields, and whether the export is refused), names its table columns and says in
-one sentence what it refuses. Reports name their metric, so the Runs page draws any of them.
+one sentence what it refuses. Reports name their metric (and what its columns are called), so
+the Runs page draws any of them from the JSON alone.
 """
 
 import numpy as np
 
 MAX_ACCURACY_DROP = 2.0  # accuracy points (percent) an export may lose against the Keras model
+MAX_SCORE_DROP = 2.0  # points (percent) of a held-out score an export may lose
 
 
 def _points(value):
@@ -19,12 +21,15 @@ class Accuracy:
     than ``tolerance`` accuracy points against the Keras model is refused."""
 
     name = "accuracy"
-    # (table header, row field, digits)
-    columns = (
-        ("accuracy", "accuracy", 4),
-        ("drop (points)", "drop_points", 2),
-        ("agreement", "agreement", 4),
-    )
+
+    @staticmethod
+    def columns(report):
+        """The table's metric columns: (header, row field, digits)."""
+        return (
+            ("accuracy", "accuracy", 4),
+            ("drop (points)", "drop_points", 2),
+            ("agreement", "agreement", 4),
+        )
 
     def __init__(self, labels, tolerance=MAX_ACCURACY_DROP):
         self.labels, self.tolerance = np.asarray(labels), tolerance
@@ -68,7 +73,6 @@ class Fidelity:
     """
 
     name = "fidelity"
-    columns = (("PSNR vs Keras (dB)", "psnr_db", 1), ("max abs diff", "max_abs_diff", 4))
     MAX_PSNR_DB = 120.0  # identical outputs: a finite figure the JSON report can hold
 
     def __init__(self, min_psnr_db=30.0, value_range=2.0):
@@ -91,6 +95,10 @@ class Fidelity:
         return {"min_psnr_db": self.min_psnr_db}
 
     @staticmethod
+    def columns(report):
+        return (("PSNR vs Keras (dB)", "psnr_db", 1), ("max abs diff", "max_abs_diff", 4))
+
+    @staticmethod
     def note(report):
         return (
             f"Checked on {report['examples']} inputs against the Keras model's outputs; an "
@@ -99,4 +107,42 @@ class Fidelity:
         )
 
 
-METRICS = {metric.name: metric for metric in (Accuracy, Fidelity)}
+class Score:
+    """A held-out score that needs the model's own decoding (a detector's mAP50): ``compute``
+    maps a model's outputs on the held-out examples to a value in [0, 1]; an export that loses
+    more than ``tolerance`` points (percent) of it against the Keras model is refused.
+
+    The table titles its column ``label``: the report keeps it.
+    """
+
+    name = "score"
+
+    def __init__(self, label, compute, tolerance=MAX_SCORE_DROP):
+        self.label, self.compute, self.tolerance = label, compute, tolerance
+
+    def reference(self, keras_outputs):
+        return {"score": float(self.compute(np.asarray(keras_outputs)))}
+
+    def score(self, outputs, keras_outputs, keras_row):
+        outputs = np.asarray(outputs, "float32").reshape(np.shape(keras_outputs))
+        value = float(self.compute(outputs))
+        drop = _points(keras_row["score"] - value)
+        return {"score": value, "drop_points": drop}, drop > self.tolerance
+
+    def report_fields(self):
+        return {"label": self.label, "tolerance_points": self.tolerance}
+
+    @staticmethod
+    def columns(report):
+        return ((report["label"], "score", 4), ("drop (points)", "drop_points", 2))
+
+    @staticmethod
+    def note(report):
+        return (
+            f"Checked on {report['examples']} held-out examples against the Keras model; an "
+            f"export that loses more than {report['tolerance_points']:g} {report['label']} "
+            "points is refused and not offered for download."
+        )
+
+
+METRICS = {metric.name: metric for metric in (Accuracy, Fidelity, Score)}

@@ -1,9 +1,12 @@
 """Object detection: YOLOv3-tiny on COCO's 80 classes and MTCNN faces (bundled, offline),
-keras-hub COCO detectors, and a CenterNet detector fine-tuned on the user's boxes."""
+keras-hub COCO detectors, and detectors fine-tuned on the user's boxes (a CenterNet head on
+a pretrained backbone, or the COCO YOLOv3-tiny with new output convolutions), exported with
+each export checked."""
 
 from pathlib import Path
 
 from apps.detection.config import MODELS, FinetuneConfig
+from apps.detection.export import EXPORTERS
 from apps.detection.predictor import Predictor
 from apps.detection.ui import DEMO_DATA, SAMPLES, render_compact, summary
 from shared.app_spec import AppSpec, Compact
@@ -23,4 +26,5 @@ SPEC = AppSpec(
     finetune_config=FinetuneConfig,
     demo_data=DEMO_DATA,
     headline_metric="map50",
+    exporters=EXPORTERS,
 )

@@ -6,6 +6,7 @@ from typing import Literal
 
 from apps.detection.mtcnn_weights import convert_mtcnn
 from apps.detection.yolo_weights import convert_yolov3_tiny_coco
+from shared.export import FORMATS, check_formats
 from shared.models import ModelCatalog
 from shared.predict_cli import PredictOptions, inputs_field
 
@@ -57,7 +58,11 @@ class FinetuneConfig:
     name: str | None = field(default=None, metadata={"help": "a name to show for the run"})
     tensorboard: bool = field(default=True, metadata={"help": "write TensorBoard logs"})
     export: tuple[str, ...] = field(
-        default=(), metadata={"help": "also export: saved_model and/or tflite (raw outputs)"}
+        default=(),
+        metadata={
+            "help": "also export, each export's mAP50 checked on the held-out images: "
+            + ", ".join(FORMATS)
+        },
     )
 
     @classmethod
@@ -79,9 +84,7 @@ class FinetuneConfig:
             raise ValueError(
                 f"validation_split must be in [0, 1), received {self.validation_split}"
             )
-        unknown = set(self.export) - {"saved_model", "tflite"}
-        if unknown:
-            raise ValueError(f"export accepts saved_model, tflite; received {sorted(unknown)}")
+        check_formats(self.export)
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, received {self.learning_rate}")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from apps.detection.centernet import decode
+from apps.detection.centernet_fit import prepare_image
 from apps.detection.config import MODELS
 from apps.detection.mtcnn import load_mtcnn
-from apps.detection.train import prepare_image
 from apps.detection.yolo import decode as decode_yolo
 from apps.detection.yolo import letterbox, unletterbox
 from apps.detection.yolo_weights import FORMAT_NAME as YOLO_FORMAT

@@ -19,15 +19,14 @@ import dataclasses
 import functools
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from apps.detection import data as data_lib
 from apps.detection.augment import augment
+from apps.detection.centernet_fit import MapCallback, indices_and_seeds, input_pipelines, split
 from apps.detection.checks import load_checked
 from apps.detection.metrics import coco_map
 from apps.detection.model import YoloDetector
-from apps.detection.train import MapCallback, _indices_and_seeds, _split, input_pipelines
 from apps.detection.yolo import letterbox
 from apps.detection.yolo_train import (
     MAX_BOXES,
@@ -40,7 +39,6 @@ from apps.detection.yolo_train import (
     training_model,
 )
 from shared.atomic_io import atomic_write_json
-from shared.export import export_saved_model, export_tflite
 from shared.plots import save_history
 from shared.training import train_phase
 
@@ -104,7 +102,7 @@ def make_dataset(samples, heads, num_classes, config, *, train, stop=None):
         target.set_shape((rows, 5 + num_classes))
         return image, target
 
-    dataset = _indices_and_seeds(len(samples), config.seed, train).map(load_tensors)
+    dataset = indices_and_seeds(len(samples), config.seed, train).map(load_tensors)
     return dataset.batch(config.batch_size).prefetch(2)
 
 
@@ -149,7 +147,7 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Train per ``plan`` (see the module docstring); returns the run's metrics (COCO mAP)."""
     data, model = prepared.data, prepared.model
     names = data.class_names
-    train_samples, val_samples = _split(data, config)
+    train_samples, val_samples = split(data, config)
     scored = val_samples or train_samples
     detector = YoloDetector(model, names, prepared.heads, config.image_size, SCORE_THRESHOLD)
     trainer = training_model(model, len(names))
@@ -187,17 +185,6 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     }
 
 
-def _export(run, model, config):
-    """Serving graph: images in [0, 255], letterboxed → the raw head maps; decode them with
-    ``apps.detection.yolo.decode`` and the heads of ``detector.json``."""
-    images = keras.Input((config.image_size, config.image_size, 3), name="images")
-    scaled = keras.layers.Rescaling(1 / 255, name="scale")(images)
-    serving = keras.Model(images, model(scaled, training=False), name="serving")
-    saved_model = export_saved_model(serving, run.artifact("export/saved_model"))
-    if "tflite" in config.export:
-        export_tflite(saved_model, run.artifact("export/model.tflite"))
-
-
 def _save(run, model, prepared, config, histories):
     model_dir = run.artifact("model")
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -211,8 +198,6 @@ def _save(run, model, prepared, config, histories):
         "letterbox": True,
     }
     atomic_write_json(model_dir / "detector.json", meta)
-    if config.export:
-        _export(run, model, config)
     run.save_labels(prepared.data.class_names)
     run.save_history(histories)
     save_history(histories, run.artifact("history.png"), metrics=("loss", "map50"))

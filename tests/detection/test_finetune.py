@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ElementTree
 import numpy as np
 import pytest
 
+from apps.detection import centernet_fit as train_lib
 from apps.detection import evaluate, finetune, scenes
-from apps.detection import train as train_lib
 from apps.detection.checks import load_checked
 from apps.detection.predictor import Predictor
 from shared.runs import list_runs

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from apps.detection import scenes
+from apps.detection import centernet_fit, scenes
 from apps.detection import train as train_lib
 from apps.detection.config import FinetuneConfig
 from shared.lifecycle import run_training
@@ -191,8 +191,8 @@ def test_a_pipeline_stops_loading_once_its_block_ends():
     samples = scenes.make_scenes(4, image_size=64, seed=1).samples
     config = FinetuneConfig.tiny(data="scenes", batch_size=2)
     with pytest.raises(KeyboardInterrupt):
-        with train_lib.input_pipelines() as stop:
-            dataset = train_lib.make_dataset(
+        with centernet_fit.input_pipelines() as stop:
+            dataset = centernet_fit.make_dataset(
                 samples, 3, config, 1 / 127.5, -1.0, train=True, stop=stop
             )
             images, targets = next(iter(dataset))

@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from apps.detection import centernet_fit as train_lib
 from apps.detection import scenes
-from apps.detection import train as train_lib
 from apps.detection.config import FinetuneConfig
 from shared.resumable import epoch_variable
 

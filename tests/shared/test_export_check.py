@@ -7,6 +7,7 @@ import pytest
 from shared import export_check
 from shared.export import export_onnx, export_saved_model, export_tflite
 from shared.export_check import Export, check_exports, format_report, report_rows
+from shared.export_metrics import Score
 
 EXAMPLES = np.eye(4, dtype="float32")[np.arange(40) % 4] * 3.0  # one-hot rows, scaled
 LABELS = np.arange(40) % 4
@@ -87,3 +88,46 @@ def test_int8_needs_representative_inputs_and_precisions_are_checked(exported, t
         export_tflite(root / "saved_model", tmp_path / "m.tflite", precision="int8")
     with pytest.raises(ValueError, match="precision must be one of"):
         export_tflite(root / "saved_model", tmp_path / "m.tflite", precision="int4")
+
+
+def _first_column_mean(outputs):
+    """A stand-in for a decoded score: the mean of the first output, a value in [0, 1]."""
+    return float(np.clip(np.asarray(outputs)[:, 0], 0, 1).mean())
+
+
+def test_a_held_out_score_names_its_column_and_refuses_a_drop(exported, monkeypatch):
+    model, root = exported
+    metric = Score("mAP50", _first_column_mean, tolerance=2.0)
+    report = check_exports(model, EXPORTS, root, EXAMPLES, metric=metric, batch_size=16)
+    assert report["metric"] == "score" and report["label"] == "mAP50"
+    assert report["keras"]["score"] == pytest.approx(0.25)  # a quarter of the rows start at 3
+    for row in report["exports"]:
+        assert row["status"] == "ok" and row["score"] == pytest.approx(0.25, abs=0.01), row
+        assert row["drop_points"] <= 1.0
+    text = format_report(report)
+    assert text.splitlines()[0].split()[:5] == ["format", "size", "(MB)", "mAP50", "drop"]
+    assert "loses more than 2 mAP50 points" in text
+
+    def halved(path):  # an export whose first output is 0.5, not 3: the score drops 12.5 points
+        return lambda batch: np.asarray(batch) * np.array([0.5 / 3, 1, 1, 1], "float32")
+
+    monkeypatch.setitem(export_check.LOADERS, "onnx", halved)
+    report = check_exports(model, EXPORTS, root, EXAMPLES, metric=metric)
+    onnx = report["exports"][-1]
+    assert onnx["status"] == "refused" and onnx["drop_points"] == pytest.approx(12.5)
+    assert len(export_check.accepted_exports(report)) == 3
+
+
+def test_report_columns_come_from_the_report():
+    keras_row = {"format": "keras", "score": 0.9, "ms_per_example": 1.0}
+    row = {"format": "onnx", "path": "m.onnx", "size_mb": 1.0, "score": 0.5, "drop_points": 40.0}
+    row |= {"ms_per_example": 1.0, "status": "refused"}
+    report = {"examples": 4, "metric": "score", "label": "PCK", "tolerance_points": 2.0}
+    report |= {"keras": keras_row, "exports": [row]}
+    rows = report_rows(report)
+    assert list(rows[1]) == ["format", "size (MB)", "PCK", "drop (points)", "ms/example", "status"]
+    assert rows[0]["PCK"] == 0.9 and rows[1]["drop (points)"] == 40.0
+    older = {"examples": 4, "tolerance_points": 2.0, "keras": {"accuracy": 1.0}, "exports": []}
+    older["keras"]["ms_per_example"] = 1.0  # an accuracy report from before "metric"
+    assert list(report_rows(older)[0])[2:5] == ["accuracy", "drop (points)", "agreement"]
+    assert "2 accuracy points" in export_check.tolerance_note(older)
