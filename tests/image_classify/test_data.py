@@ -161,3 +161,12 @@ def test_to_dataset_reads_rows_from_disk_in_an_order_set_by_seed_and_epoch(shape
     set_data_epoch(0)
     assert orders[0] == orders[2] and sorted(orders[0]) == sorted(data.labels.tolist())
     assert orders[0] != orders[1] and orders[0] != data.labels.tolist()
+
+
+def test_a_dataset_the_disk_cannot_hold_is_refused_before_decoding(shapes_folder, monkeypatch):
+    usage = data_lib.shutil.disk_usage(data_lib.tempfile.gettempdir())
+    monkeypatch.setattr(
+        data_lib.shutil, "disk_usage", lambda path: usage._replace(free=60 * 16 * 16 * 3)
+    )
+    with pytest.raises(ValueError, match=r"60 images at 16x16 need .* GB in .*free; use"):
+        data_lib.load_folder(shapes_folder, 16)

@@ -7,6 +7,7 @@ run that is already complete, through the image classifier's ``finetune`` comman
 import errno
 import shutil
 from collections import namedtuple
+from pathlib import Path
 
 import keras
 import pytest
@@ -82,8 +83,13 @@ def test_a_run_deleted_while_training_stays_deleted(
 def test_a_full_disk_fails_the_run_with_one_line(
     shapes_folder, tiny_classifier_preset, runs_dir, monkeypatch, capsys
 ):
-    usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(resumable.shutil, "disk_usage", lambda path: usage(1, 1, 0))
+    usage, disk_usage = namedtuple("usage", "total used free"), resumable.shutil.disk_usage
+
+    def full_runs_disk(path):  # the run's disk is full; the decoded images' disk is not
+        inside = Path(path).resolve().is_relative_to(runs_dir.resolve())
+        return usage(1, 1, 0) if inside else disk_usage(path)
+
+    monkeypatch.setattr(resumable.shutil, "disk_usage", full_runs_disk)
     assert _main(shapes_folder, tiny_classifier_preset, runs_dir) == 2
     assert "No space left on device" in _one_line_error(capsys)
     (run,) = runs.list_runs(APP, runs_dir=runs_dir)
