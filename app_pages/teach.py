@@ -16,6 +16,7 @@ from apps import get_app
 from apps.image_classify.teach import DEFAULT_MODEL, Teacher, check_class_names
 from shared.runs import open_run
 from shared.ui.live import camera_stream, playing, refresh_while, show_video_stats, stream_stats
+from shared.ui.page_state import session_object
 from shared.ui.run_files import render_exports
 from shared.ui.widgets import decode_upload, show_error
 
@@ -25,14 +26,12 @@ DEFAULT_CLASSES = "Class 1, Class 2"
 
 def teacher():
     """This session's ``Teacher`` (its examples are the user's own)."""
-    if f"{KEY}_teacher" not in st.session_state:
-        try:
-            with st.spinner(f"Preparing {DEFAULT_MODEL}'s feature extractor…"):
-                st.session_state[f"{KEY}_teacher"] = Teacher(DEFAULT_MODEL)
-        except (ValueError, OSError) as error:
-            show_error(error, hint="The default classifier's weights are needed to teach.")
-            return None
-    return st.session_state[f"{KEY}_teacher"]
+    return session_object(
+        f"{KEY}_teacher",
+        lambda: Teacher(DEFAULT_MODEL),
+        preparing=f"Preparing {DEFAULT_MODEL}'s feature extractor…",
+        hint="The default classifier's weights are needed to teach.",
+    )
 
 
 def annotator(teach):

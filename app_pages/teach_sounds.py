@@ -11,6 +11,7 @@ import streamlit as st
 from apps.speech.teach import CLIP_SECONDS, DEFAULT_MODEL, SoundTeacher, check_class_names
 from shared.runs import open_run
 from shared.ui.audio import AUDIO_TYPES, decode_upload
+from shared.ui.page_state import session_object
 from shared.ui.run_files import render_exports
 from shared.ui.widgets import show_error
 
@@ -20,14 +21,12 @@ DEFAULT_CLASSES = "Class 1, Class 2"
 
 def sound_teacher():
     """This session's ``SoundTeacher`` (its examples are the user's own)."""
-    if f"{KEY}_teacher" not in st.session_state:
-        try:
-            with st.spinner(f"Preparing {DEFAULT_MODEL}'s encoder…"):
-                st.session_state[f"{KEY}_teacher"] = SoundTeacher(DEFAULT_MODEL)
-        except (ValueError, OSError) as error:
-            show_error(error, hint="The default speech model's weights are needed to teach.")
-            return None
-    return st.session_state[f"{KEY}_teacher"]
+    return session_object(
+        f"{KEY}_teacher",
+        lambda: SoundTeacher(DEFAULT_MODEL),
+        preparing=f"Preparing {DEFAULT_MODEL}'s encoder…",
+        hint="The default speech model's weights are needed to teach.",
+    )
 
 
 def _add_new(teach, name, uploads):

@@ -38,17 +38,13 @@ import sys
 import time
 from pathlib import Path
 
-import websockets
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
 from bench import common
 from bench.cold_start_browser import PeakMemory, _healthy, free_port, wait_until
 from bench.machine_load import LoadMeter, busy_processes
+from bench.streamlit_client import connect, request
 
 NAME = "concurrent_sessions"
 ROOT = Path(__file__).resolve().parent.parent
-RESULT_TIMEOUT_S = 600
 ALONE_RERUNS = 3
 THINK_S = (1.0, 4.0)
 WINDOW_S = 45
@@ -66,36 +62,6 @@ PAGES = (
     ("train", "", "No training jobs yet"),
     ("runs", "", "No runs yet"),
 )
-
-
-async def request(socket, page, query, marker):
-    """Seconds from a rerun request to the delta containing ``marker``, then the rest of the
-    run read to its end; the errors seen."""
-    message = BackMsg()
-    message.rerun_script.query_string = query
-    message.rerun_script.page_name = page
-    started = time.perf_counter()
-    await socket.send(message.SerializeToString())
-    errors, seconds = [], None
-    while True:
-        reply = ForwardMsg()
-        reply.ParseFromString(await asyncio.wait_for(socket.recv(), RESULT_TIMEOUT_S))
-        kind = reply.WhichOneof("type")
-        text = str(reply.delta) if kind == "delta" else ""
-        if "exception {" in text or "format: ERROR" in text:
-            errors.append(text[:300])
-        if seconds is None and marker in text:
-            seconds = time.perf_counter() - started
-        if kind == "script_finished":
-            if seconds is None:  # counted as an error, timed to the end of the run
-                seconds = time.perf_counter() - started
-                errors.append(f"page {page!r} finished without {marker!r}")
-            return seconds, errors
-
-
-def connect(port):
-    url = f"ws://127.0.0.1:{port}/_stcore/stream"
-    return websockets.connect(url, subprotocols=["streamlit"], max_size=None)
 
 
 async def open_page(port, page, query, marker, reruns=0):

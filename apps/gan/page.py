@@ -13,8 +13,8 @@ import streamlit as st
 
 from apps.gan import SPEC
 from apps.gan.predictor import Predictor, image_grid
-from shared.plots import show_series
 from shared.runs import list_runs
+from shared.ui.charts import show_series
 from shared.ui.widgets import cached_model, show_error
 
 KEY = "gan"

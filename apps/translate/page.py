@@ -12,7 +12,6 @@ import streamlit as st
 
 from apps.translate import SPEC
 from apps.translate.hub import T5_TARGETS
-from apps.translate.model import language_pair
 from apps.translate.predictor import DIRECTION_MODELS, MAX_BEAM_SIZE, Predictor
 from apps.translate.text import (
     MAX_CHARACTERS,
@@ -21,12 +20,11 @@ from apps.translate.text import (
     decode_text_bytes,
     split_sentences,
 )
-from apps.translate.ui import SAMPLES_BY_LANGUAGE
+from apps.translate.ui import SAMPLES_BY_LANGUAGE, render_result
 from shared.ui.inputs import UPLOAD_LIMITS_MB
 from shared.ui.result_cache import cached_predict
 from shared.ui.widgets import (
     cached_model,
-    escape_markdown,
     model_selector,
     show_error,
     weights_status,
@@ -45,12 +43,6 @@ MAX_ALTERNATIVES = 5
 PREVIEW_CHARACTERS = 1_000
 LONG_TEXT_CHARACTERS = 5_000  # above this, the spinner warns that it takes a while on CPU
 _LOG = logging.getLogger(__name__)
-
-
-def as_markdown(text):
-    """``text`` shown literally by Markdown, its line breaks and paragraphs kept."""
-    escaped = escape_markdown(text)
-    return "\n\n".join(part.replace("\n", "  \n") for part in escaped.split("\n\n"))
 
 
 def t5_loader(target_language):
@@ -244,59 +236,6 @@ def translate(predictor, text, beam_size, alternatives):
     return None
 
 
-def render_details(result):
-    """The per-sentence table and the alternatives, in an expander."""
-    best, alternatives = result.sentence_rows(), result.alternative_rows()
-    with st.expander(f"Sentence by sentence ({len(best)})"):
-        st.dataframe(best, hide_index=True)
-        if not any(row["score"] for row in best):
-            st.caption("This model reports no scores.")
-        else:
-            st.caption("Score: average log-probability per token (closer to 0 is surer).")
-        if len(alternatives) > len(best):
-            st.markdown("**Alternatives per sentence**")
-            st.dataframe(alternatives, hide_index=True)
-
-
-def render_result(result, *, current=True):
-    """The translation, its metrics, the whole-text alternatives, a download and the details;
-    a note when the text or the options changed since (``current`` False)."""
-    if not current:
-        st.caption("The text or the options changed since: press Translate to update.")
-    with st.container(border=True):
-        st.markdown(as_markdown(result.translation))
-    pair, swap_column = st.columns([4, 1])
-    pair.caption(f"{language_pair(result.direction)} · {result.model}")
-    if result.direction in DIRECTION_MODELS:
-        swap_column.button(
-            "Swap",
-            icon=":material/swap_horiz:",
-            key=f"{KEY}_swap",
-            on_click=swap,
-            args=(result,),
-            help="Translate the translation back, in the other direction.",
-        )
-    latency, sentences, speed = st.columns(3)
-    latency.metric("Latency", f"{result.latency_ms:,.0f} ms")
-    sentences.metric("Sentences", f"{len(result.sentences):,}")
-    seconds = max(result.latency_ms / 1000, 1e-6)
-    speed.metric("Characters/s", f"{len(result.source_text) / seconds:,.0f}")
-    if result.alternatives:
-        st.markdown("**Other translations**")
-        for rank, text in enumerate(result.alternatives, start=2):
-            st.markdown(f"**{rank}.** {as_markdown(text)}")
-    st.download_button(
-        "Download the translation (.txt)",
-        data=result.translation + "\n",
-        file_name=f"translation-{result.direction}.txt",
-        mime="text/plain",
-        on_click="ignore",
-        icon=":material/download:",
-        key=f"{KEY}_download",
-    )
-    render_details(result)
-
-
 def run_translation(text, ref, target, beam_size, alternatives):
     """Check the text, load the model (cached) and translate; None after an ``st.error``."""
     text = checked_text(text)
@@ -323,7 +262,13 @@ def main():
         st.session_state[RESULT_KEY] = (signature, result)
     last = st.session_state.get(RESULT_KEY)
     if last is not None and last[1] is not None:
-        render_result(last[1], current=last[0] == signature)
+        result = last[1]
+        render_result(
+            result,
+            current=last[0] == signature,
+            on_swap=swap if result.direction in DIRECTION_MODELS else None,
+            key=KEY,
+        )
     elif last is None and text == "":
         st.info("Type or paste some text, pick a sample, or upload a .txt file, then Translate.")
 

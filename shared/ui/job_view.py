@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from shared.jobs import cancel_job, find_run, is_alive, jobs_root, list_jobs, log_tail, poll
-from shared.plots import show_series
+from shared.ui.charts import show_series
 
 KEY = "train"
 REFRESH_S = 2.0

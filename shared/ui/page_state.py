@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import streamlit as st
 from streamlit.runtime.state import get_session_state
 
+from shared.ui.widgets import show_error
+
 # The kinds of value (Streamlit's widget metadata) of the widgets whose value can be set:
 # select boxes, radios, sliders, toggles, checkboxes, text and number inputs, multiselects.
 SETTABLE_VALUE_TYPES = frozenset(
@@ -51,3 +53,16 @@ def keep_widget_values():
     state = get_session_state()._state  # Streamlit's SessionState behind st.session_state
     for key in settable_widget_keys(state):
         st.session_state[key] = st.session_state[key]
+
+
+def session_object(name, build, *, preparing, hint):
+    """``st.session_state[name]``, built by ``build()`` under a ``preparing`` spinner on this
+    session's first call; None after a one-line error (with ``hint``) when it cannot be."""
+    if name not in st.session_state:
+        try:
+            with st.spinner(preparing):
+                st.session_state[name] = build()
+        except (ValueError, OSError) as error:
+            show_error(error, hint=hint)
+            return None
+    return st.session_state[name]
