@@ -21,7 +21,8 @@ from shared.ui.presentation import presentation_default
 from shared.ui.render import crop, load_predictor
 from shared.ui.result_cache import cached_predict
 from shared.ui.samples import IMAGE_SAMPLES, audio_samples
-from shared.ui.widgets import escape_markdown, image_input, model_selector, show_error
+from shared.ui.text import escape_markdown
+from shared.ui.widgets import image_input, model_selector, show_error
 
 KEY = "chain"
 # Multilingual: the chain takes any spoken language; tiny.en (English only) stays selectable.

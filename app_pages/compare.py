@@ -14,7 +14,8 @@ from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.inputs import modality_input
 from shared.ui.presentation import presentation_default
 from shared.ui.render import predict, render
-from shared.ui.widgets import escape_markdown, model_choices, show_online_models
+from shared.ui.text import escape_markdown
+from shared.ui.widgets import model_choices, show_online_models
 
 KEY = "compare"
 MAX_COLUMNS = 4

@@ -13,7 +13,7 @@ from apps import APPS
 from shared.ui.inputs import modality_input
 from shared.ui.presentation import PRESENTATION_KEY
 from shared.ui.render import predict
-from shared.ui.widgets import escape_markdown
+from shared.ui.text import escape_markdown
 
 KEY = "stage"
 MODALITY_TITLES = {"image": "Image", "audio": "Audio", "text": "Text"}

@@ -1,7 +1,15 @@
-"""Same code on CPU and GPU: mixed precision, XLA and data parallelism where they help."""
+"""Same code on CPU and GPU: mixed precision, XLA and data parallelism where they help.
 
-import contextlib
+Several GPUs train data-parallel on JAX (Keras' ``DataParallel``, as ``shared.parallel`` sets
+up across processes). On TensorFlow training stays on one GPU: ``tf.distribute``'s
+``MirroredStrategy`` fails on the apps' NumPy-fed input pipelines (measured on two logical
+devices), so a log line points to JAX instead.
+"""
+
+import logging
 from dataclasses import dataclass
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -13,24 +21,23 @@ class DeviceSetup:
         mixed_precision: whether the global dtype policy is ``mixed_float16``.
         jit_compile: whether ``compile()`` should use XLA (GPU only: on CPU XLA was
             measured 7-10x slower for these models).
-        strategy: a ``tf.distribute`` strategy for several GPUs on TensorFlow, else None.
     """
 
     num_gpus: int
     mixed_precision: bool
     jit_compile: bool
-    strategy: object = None
-
-    def scope(self):
-        """Context manager to build and compile models under (a no-op on one device)."""
-        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
     def describe(self):
         """One line for logs and run metadata."""
         if not self.num_gpus:
             return "CPU (float32, no XLA)"
+        import keras
+
         precision = "mixed_float16" if self.mixed_precision else "float32"
-        return f"{self.num_gpus} GPU(s) ({precision}, XLA {'on' if self.jit_compile else 'off'})"
+        gpus = f"{self.num_gpus} GPU(s)"
+        if self.num_gpus > 1 and keras.backend.backend() != "jax":
+            gpus = f"1 of {self.num_gpus} GPUs"
+        return f"{gpus} ({precision}, XLA {'on' if self.jit_compile else 'off'})"
 
 
 def _count_gpus():
@@ -67,15 +74,17 @@ def configure(*, allow_gpu=True, mixed_precision=True):
     num_gpus = _count_gpus() if allow_gpu else 0
     use_mixed = bool(num_gpus and mixed_precision)
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
-    strategy = None
     if num_gpus > 1:
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            strategy = tf.distribute.MirroredStrategy()
+        if keras.backend.backend() != "jax":
+            _LOG.warning(
+                "training uses one of the %d GPUs on %s; KERAS_BACKEND=jax trains "
+                "data-parallel on all of them",
+                num_gpus,
+                keras.backend.backend(),
+            )
         elif keras.distribution.distribution() is None:  # else ``shared.parallel`` set one
             keras.distribution.set_distribution(keras.distribution.DataParallel())
-    return DeviceSetup(num_gpus, use_mixed, jit_compile=bool(num_gpus), strategy=strategy)
+    return DeviceSetup(num_gpus, use_mixed, jit_compile=bool(num_gpus))
 
 
 def compile_step(function, *, reduce_retracing=False):

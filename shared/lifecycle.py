@@ -33,7 +33,7 @@ def run_training(app, config, trainer, *, run=None, callbacks=(), verbose=1):
     The steps: check the config, seed every random generator, pick the devices,
     ``trainer.prepare(config)``, then (with a run) mark it running,
     ``trainer.train(...)`` with a ``TrainingPlan`` of the config, save the metrics and
-    mark it complete. Preparing and training run under the devices' distribution scope.
+    mark it complete.
     Ctrl-C marks the run "cancelled", any error "failed" (see ``recording_failures``).
 
     Args:
@@ -51,8 +51,7 @@ def run_training(app, config, trainer, *, run=None, callbacks=(), verbose=1):
     config.validate()
     set_seed(config.seed)  # before any weight is created: reproducible heads and scratch runs
     setup = devices.configure()
-    with setup.scope():  # models on every GPU under a multi-GPU strategy
-        prepared = trainer.prepare(config)
+    prepared = trainer.prepare(config)
     with _worker_folder(run) as (scratch, run):
         return _train(app, config, trainer, setup, prepared, run, scratch, callbacks, verbose)
 
@@ -68,11 +67,8 @@ def _train(app, config, trainer, setup, prepared, run, runs_dir, callbacks, verb
     else:
         logger.info("process %d started; process 0 writes the run", parallel.process_index())
     with recording_failures(run):
-        with setup.scope():
-            plan = TrainingPlan.from_config(config, jit_compile=setup.jit_compile)
-            metrics = trainer.train(
-                prepared, config, plan, run, callbacks=callbacks, verbose=verbose
-            )
+        plan = TrainingPlan.from_config(config, jit_compile=setup.jit_compile)
+        metrics = trainer.train(prepared, config, plan, run, callbacks=callbacks, verbose=verbose)
         run.save_metrics(metrics)
     run.set_status("complete")
     return run

@@ -1,17 +1,16 @@
 """What the pages use of image classification: its samples, its compact view, its demo data."""
 
-import pandas as pd
-
 from apps.image_classify.data import synthetic_shapes, write_image_folder
 from shared.app_spec import DemoData
 from shared.ui.samples import image_samples
-from shared.ui.widgets import probability_table
 
 SAMPLES = image_samples(("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left"))
 
 
 def predictions_table(result, *, with_index=False):
     """The top-k classes as a DataFrame (rank order)."""
+    import pandas as pd
+
     table = {
         "label": [prediction.label for prediction in result.predictions],
         "probability": [prediction.score for prediction in result.predictions],
@@ -24,6 +23,8 @@ def predictions_table(result, *, with_index=False):
 def render_compact(result, image):
     """The top class and the top-k table, in a narrow column."""
     import streamlit as st
+
+    from shared.ui.widgets import probability_table
 
     best = result.predictions[0]
     st.metric("Top class", best.label, f"{best.score:.1%}", delta_color="off")

@@ -19,11 +19,11 @@ from apps.speech.ui import REFERENCES, TEST_CLIPS, language_text
 from shared.audio import TARGET_SAMPLE_RATE
 from shared.ui.audio import audio_input, show_waveform
 from shared.ui.result_cache import cached_predict
+from shared.ui.text import escape_markdown
 from shared.ui.widgets import (
     BUNDLED_PREFIX,
     bundled_converted,
     cached_model,
-    escape_markdown,
     model_selector,
     show_error,
 )

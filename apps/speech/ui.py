@@ -13,7 +13,7 @@ from apps.speech.tokenizer import language_label
 from shared.app_spec import DemoData
 from shared.audio import encode_wav
 from shared.ui.samples import TESTDATA, generated_tone, read_references
-from shared.ui.widgets import escape_markdown
+from shared.ui.text import escape_markdown
 
 # (corpus, its clips); their reference transcripts come from shared.ui.samples.
 CORPORA = (("cards", "cards/00[1-5].wav"), ("librivox", "librivox/*.wav"))

@@ -3,7 +3,7 @@
 import functools
 
 from apps.translate.model import language_pair
-from shared.ui.widgets import escape_markdown
+from shared.ui.text import escape_markdown
 
 SAMPLES_BY_LANGUAGE = {
     "en": {

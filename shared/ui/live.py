@@ -22,7 +22,7 @@ from collections import deque
 import numpy as np
 import streamlit as st
 
-from shared.ui.widgets import escape_markdown
+from shared.ui.text import escape_markdown
 
 LOOPBACK_RTC = {"iceServers": []}
 FPS_WINDOW = 20  # frames the frame rate is averaged over

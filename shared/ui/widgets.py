@@ -8,7 +8,6 @@ safely, models load once per process through ``st.cache_resource``, and a proble
 import functools
 import logging
 import os
-import re
 import weakref
 
 import numpy as np
@@ -20,7 +19,6 @@ from shared.models import bundled_cache_name, is_offline, offline_choices
 from shared.runs import RUN_REF_PREFIX, list_runs
 
 MAX_UPLOAD_MB = 20
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_~$\[\]<>#|])")
 IMAGE_TYPES = tuple(extension.lstrip(".") for extension in IMAGE_EXTENSIONS)
 IMAGE_SOURCES = ("Upload", "Camera", "Sample")
 BUNDLED_PREFIX = "bundled:"
@@ -31,11 +29,6 @@ def show_error(error, *, hint=None):
     """Show ``error`` (an exception or a message) as ``st.error``, then ``hint`` if given."""
     message = str(error) or type(error).__name__
     st.error(message if hint is None else f"{message}\n\n{hint}", icon=":material/error:")
-
-
-def escape_markdown(text):
-    """``text`` shown literally by Streamlit's Markdown (``$`` would start LaTeX)."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
 def probability_table(table):

@@ -15,11 +15,12 @@ TENSORFLOW_TOP = {
 }
 
 
-def test_importing_the_app_does_not_import_tensorflow():
+def test_importing_the_app_does_not_import_tensorflow_or_streamlit():
     import apps.image_classify.finetune  # noqa: F401
     import apps.image_classify.predict  # noqa: F401
 
     assert "tensorflow" not in sys.modules
+    assert "streamlit" not in sys.modules  # the command lines run without the front end
     import keras
 
     assert keras.backend.backend() == "jax"
