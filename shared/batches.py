@@ -34,10 +34,20 @@ class EpochBatches(keras.utils.PyDataset):
         transform: optional ``inputs -> inputs`` applied per batch (preprocessing).
         shard: ``(index, count)``: this process' part of every global batch.
         multiple_of: global batches are cut to a multiple of this many rows (devices).
+        drop_remainder: leave out a last global batch of fewer than ``batch_size`` rows (every
+            batch then has the same shape).
     """
 
     def __init__(
-        self, arrays, batch_size, *, seed=None, transform=None, shard=(0, 1), multiple_of=1
+        self,
+        arrays,
+        batch_size,
+        *,
+        seed=None,
+        transform=None,
+        shard=(0, 1),
+        multiple_of=1,
+        drop_remainder=False,
     ):
         super().__init__()
         self.arrays = tuple(  # rows on disk stay there: each batch reads its own
@@ -50,6 +60,7 @@ class EpochBatches(keras.utils.PyDataset):
         self.mapped = ()
         self.shard_index, self.shard_count = shard
         self.multiple_of = max(int(multiple_of), int(self.shard_count))
+        self.drop_remainder = bool(drop_remainder)
         if self.batch_size < self.multiple_of:
             raise ValueError(
                 f"batch size {self.batch_size} is smaller than the {self.multiple_of} "
@@ -61,7 +72,8 @@ class EpochBatches(keras.utils.PyDataset):
     def _batch_bounds(self):
         """``(start, stop)`` of every global batch, each a multiple of ``multiple_of`` rows."""
         bounds = []
-        for start in range(0, self.size, self.batch_size):
+        whole = self.size - self.size % self.batch_size if self.drop_remainder else self.size
+        for start in range(0, whole, self.batch_size):
             rows = min(self.batch_size, self.size - start)
             rows -= rows % self.multiple_of
             if rows:
@@ -135,11 +147,12 @@ def parallel_layout():
     return jax.process_index(), jax.process_count(), jax.device_count()
 
 
-def batches(arrays, batch_size, *, seed=None, transform=None):
+def batches(arrays, batch_size, *, seed=None, transform=None, drop_remainder=False):
     """``EpochBatches`` of ``arrays``, ``batch_size`` rows per process: under a distribution
     of N processes each global batch has ``N * batch_size`` rows and this process reads its
     part of it (so each process takes 1/N of the steps of one alone); ordered by
-    ``(seed, epoch)`` when a seed is given."""
+    ``(seed, epoch)`` when a seed is given; without a last, smaller batch with
+    ``drop_remainder``."""
     index, count, devices = parallel_layout()
     return EpochBatches(
         arrays,
@@ -148,6 +161,7 @@ def batches(arrays, batch_size, *, seed=None, transform=None):
         transform=transform,
         shard=(index, count),
         multiple_of=devices,
+        drop_remainder=drop_remainder,
     )
 
 

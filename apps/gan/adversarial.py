@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from apps.gan import stateless_step
 from apps.gan.networks import LATENT_DIM, DiffAugment
 
 
@@ -52,11 +53,14 @@ class GAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
+        if keras.backend.backend() == "jax":  # fit carries `self.optimizer`'s variables only
+            kwargs["optimizer"] = stateless_step.JointOptimizer((d_optimizer, g_optimizer))
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         # Built before fit(): a checkpoint (the per-epoch backup's) restores an optimizer's
         # slots only into a built one, and the backup builds only `self.optimizer`, which
-        # train_step never uses: built empty, it saves and loads as it is.
+        # train_step never uses: built empty, it saves and loads as it is (on JAX it stands
+        # for both optimizers, which save themselves).
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
         self.optimizer.build([])
@@ -92,7 +96,10 @@ class GAN(keras.Model):
         """Standard normal latent vectors."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
-    def train_step(self, real):
+    def train_step(self, *args):
+        if keras.backend.backend() == "jax":  # (state, data) -> (logs, new state)
+            return stateless_step.train_step(self, *args)
+        real = stateless_step.real_images(args[0])
         if self.projected:
             d_loss, g_loss = self._shared_step(real)
         else:
@@ -138,6 +145,8 @@ class GAN(keras.Model):
 
     def build(self, input_shape):
         self.generator.build(input_shape)
+        if self.augmenter is not None:  # weightless: built, as JAX's fit() wants every layer
+            self.augmenter.build(self.generator.output_shape)
         super().build(input_shape)
 
     def call(self, latent, training=False):

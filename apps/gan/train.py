@@ -24,6 +24,7 @@ from apps.gan.model import (
 from apps.gan.predictor import image_grid, save_images
 from shared import resumable
 from shared.atomic_io import atomic_write_json
+from shared.batches import batches
 from shared.export_check import format_report
 from shared.plots import save_history
 
@@ -154,9 +155,12 @@ class FidCurve(keras.callbacks.Callback):
 
 
 def _dataset(images, config):
+    """Whole batches of the images in an order set by (seed, epoch): a resumed run sees the
+    batches of an uninterrupted one. ``tf.data`` on TensorFlow, else ``shared.batches``."""
+    if keras.backend.backend() != "tensorflow":
+        return batches((images,), config.batch_size, seed=config.seed, drop_remainder=True)
     import tensorflow as tf
 
-    # In an order set by (seed, epoch): a resumed run sees the batches of an uninterrupted one.
     dataset = resumable.epoch_shuffled(images, config.seed)
     return dataset.batch(config.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 

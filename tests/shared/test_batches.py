@@ -57,3 +57,10 @@ def test_transform_then_map_apply_to_every_batch():
 def test_a_batch_smaller_than_the_devices_is_an_error():
     with pytest.raises(ValueError, match="smaller than the 4 devices"):
         EpochBatches((np.arange(8),), 2, multiple_of=4)
+
+
+def test_drop_remainder_leaves_out_the_last_smaller_batch():
+    rows = np.arange(10)
+    dataset = EpochBatches((rows, rows), 4, seed=2, drop_remainder=True)
+    assert [len(labels) for _, labels in dataset] == [4, 4]
+    assert list(_epoch(dataset, 1)) == list(epoch_order(10, 2, 1)[:8])
