@@ -11,6 +11,8 @@ batch (``shard=(process_index, num_processes)``); every batch is cut to a multip
 ``multiple_of`` rows (the number of devices the batch is split over).
 """
 
+import logging
+
 import keras
 import numpy as np
 
@@ -224,3 +226,15 @@ def feature_batches(feature_extractor, dataset):
         return
     for inputs, targets in dataset:
         yield feature_extractor.predict_on_batch(inputs), targets
+
+
+def log_steps(train_set, unit="images"):
+    """Log the training steps per epoch and the ``unit`` per step on this process of
+    ``EpochBatches`` (what a data-parallel job splits); ``tf.data`` pipelines say nothing."""
+    if isinstance(train_set, EpochBatches):
+        logging.getLogger(__name__).info(
+            "%d training steps per epoch, %d %s per step on this process",
+            train_set.num_batches,
+            len(train_set.rows(0)) if train_set.num_batches else 0,
+            unit,
+        )

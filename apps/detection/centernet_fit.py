@@ -1,6 +1,6 @@
 """The CenterNet detector on an image backbone: its data pipeline, training through the
 shared phase, held-out mAP per epoch and saving; the pieces YOLO fine-tunes share
-(``split``, ``indices_and_seeds``, ``input_pipelines``, ``MapCallback``)."""
+(``split``, ``input_pipelines``, ``MapCallback``; the batches in ``fit_data``)."""
 
 import contextlib
 import functools
@@ -15,13 +15,14 @@ from apps.detection import data as data_lib
 from apps.detection.augment import augment
 from apps.detection.centernet import CenterNetLoss, build_centernet, decode, encode_targets
 from apps.detection.checks import load_checked
+from apps.detection.fit_data import predict_each, sample_batches
 from apps.detection.metrics import coco_map
+from shared import batches as batches_lib
 from shared.atomic_io import atomic_write_json
 from shared.image_backbones import IMAGE_BACKBONES
 from shared.images import resize_image
 from shared.models import resolve_model_ref
 from shared.plots import save_history
-from shared.resumable import derived_seed, epoch_variable
 from shared.training import train_phase
 from shared.unfreeze import unfreeze_top_blocks
 
@@ -93,68 +94,37 @@ def _clear_finished_frames(traceback):
 
 
 def make_dataset(samples, num_classes, config, scale, offset, *, train, stop=None):
-    """A tf.data pipeline of (image, target); training batches are re-augmented each epoch.
+    """Batches of (image, target) (``fit_data.sample_batches``: ``tf.data`` on TensorFlow,
+    ``shared.batches`` elsewhere); training batches are re-augmented each epoch.
 
-    Sample indices mapped through ``tf.numpy_function``, not ``from_generator``: an idle
-    iterator of it is destroyed without running Python (a generator's runs its clean-up).
-    Once ``stop`` (an ``input_pipelines()`` flag) is set, loading fails at once.
+    On TensorFlow, sample indices mapped through ``tf.numpy_function``, not
+    ``from_generator``: an idle iterator of it is destroyed without running Python (a
+    generator's runs its clean-up). Once ``stop`` (an ``input_pipelines()`` flag) is set,
+    loading fails at once.
     """
-    import tensorflow as tf
-
     size, grid = config.image_size, config.image_size // 8
-    augmenting = train and config.augment
 
     def load(index, seed):
-        if stop is not None and stop.is_set():
-            raise RuntimeError("the input pipeline is closed")
-        seed = int(seed) if augmenting else None
-        image, boxes, labels = sample_arrays(samples[int(index)], size, scale, offset, seed)
+        image, boxes, labels = sample_arrays(samples[index], size, scale, offset, seed)
         return image, encode_targets(boxes, labels, size, num_classes)
 
-    def load_tensors(index, seed):
-        image, target = tf.numpy_function(load, [index, seed], (tf.float32, tf.float32))
-        image.set_shape((size, size, 3))
-        target.set_shape((grid, grid, num_classes + 5))
-        return image, target
-
-    dataset = indices_and_seeds(len(samples), config.seed, train).map(load_tensors)
-    return dataset.batch(config.batch_size).prefetch(2)
+    shapes = ((size, size, 3), (grid, grid, num_classes + 5))
+    return sample_batches(len(samples), load, shapes, config, train=train, stop=stop)
 
 
-def indices_and_seeds(count, seed, train):
-    """(sample index, augmentation seed) pairs: for training, in an order and with seeds set
-    by (seed, epoch) alone (``epoch_variable``, read as each epoch's iteration starts), so a
-    resumed run sees each epoch's data as an uninterrupted one; else in the samples' order."""
-    import tensorflow as tf
+def predict_samples(
+    model, samples, num_classes, size, scale, offset, score_threshold=0.01, batch_size=1
+):
+    """Detections ``(boxes, scores, labels)`` in each sample's own pixels, on every process
+    (``batch_size`` images per global batch under a data-parallel distribution)."""
 
-    if not train:
-        return tf.data.Dataset.range(count).map(lambda index: (index, tf.constant(0, tf.int64)))
-    epoch, augment_seed = epoch_variable(), derived_seed(seed, 1)
-
-    def epoch_pairs(_):
-        def key(value):
-            return tf.stack([tf.constant(value, tf.int64), epoch.read_value()])
-
-        order = tf.random.experimental.stateless_shuffle(tf.range(count, dtype=tf.int64), key(seed))
-        seeds = tf.random.stateless_uniform(
-            [count], key(augment_seed), maxval=1 << 30, dtype=tf.int64
-        )
-        return tf.data.Dataset.from_tensor_slices((order, seeds))
-
-    pairs = tf.data.Dataset.from_tensors(0).flat_map(epoch_pairs)
-    return pairs.apply(tf.data.experimental.assert_cardinality(count))
-
-
-def predict_samples(model, samples, num_classes, size, scale, offset, score_threshold=0.01):
-    """Detections ``(boxes, scores, labels)`` in each sample's own pixels."""
-    results = []
-    for sample in samples:
+    def prepare(sample):
         image = data_lib.load_image(sample)
-        outputs = np.asarray(
-            model.predict_on_batch(prepare_image(image, size, scale, offset)[None])
-        )
-        boxes, scores, labels = decode(outputs[0], num_classes, score_threshold=score_threshold)
-        height, width = image.shape[:2]
+        return prepare_image(image, size, scale, offset), image.shape[:2]
+
+    results = []
+    for outputs, (height, width) in predict_each(model, samples, prepare, batch_size):
+        boxes, scores, labels = decode(outputs, num_classes, score_threshold=score_threshold)
         results.append((boxes * np.array([width, height, width, height]) / size, scores, labels))
     return results
 
@@ -173,12 +143,15 @@ def make_model(backbone, num_classes, mode, unfreeze_blocks):
 
 class MapCallback(keras.callbacks.Callback):
     """Adds ``val_map`` / ``val_map50`` (pycocotools) to the logs every ``every`` epochs and
-    at the last one, so the learning curve is in mAP, not only in loss."""
+    at the last one, so the learning curve is in mAP, not only in loss. Under a
+    data-parallel distribution every process scores every sample (``batch_size`` images per
+    global batch), so all of them log the same mAP."""
 
-    def __init__(self, samples, class_names, size, scale, offset, every):
+    def __init__(self, samples, class_names, size, scale, offset, every, batch_size=1):
         super().__init__()
         self.samples, self.class_names = samples, class_names
         self.arguments, self.every = (size, scale, offset), every
+        self.batch_size = batch_size
 
         self.latest = {}
         self.measured_epochs = []
@@ -196,7 +169,9 @@ class MapCallback(keras.callbacks.Callback):
     def predict(self):
         """Detections of the scored samples (``predict_samples``' format)."""
         names = self.class_names
-        return predict_samples(self.model, self.samples, len(names), *self.arguments)
+        return predict_samples(
+            self.model, self.samples, len(names), *self.arguments, batch_size=self.batch_size
+        )
 
 
 @dataclass
@@ -236,11 +211,19 @@ def train(prepared, config, plan, run, callbacks, verbose):
             stop=stop,
         )
         mapper = MapCallback(
-            scored, data.class_names, config.image_size, scale, offset, config.map_every
+            scored,
+            data.class_names,
+            config.image_size,
+            scale,
+            offset,
+            config.map_every,
+            config.batch_size,
         )
+        train_set = make(train_samples, train=True)
+        batches_lib.log_steps(train_set)
         history = train_phase(
             model,
-            make(train_samples, train=True),
+            train_set,
             make(val_samples, train=False) if val_samples else None,
             plan,
             run,
@@ -250,7 +233,9 @@ def train(prepared, config, plan, run, callbacks, verbose):
             callbacks=[mapper, *callbacks],
             verbose=verbose,
         )
-    predictions = predict_samples(model, scored, num_classes, config.image_size, scale, offset)
+    predictions = predict_samples(
+        model, scored, num_classes, config.image_size, scale, offset, batch_size=config.batch_size
+    )
     metrics = coco_map(scored, predictions, data.class_names)
     _save(run, model, data, config, scale, offset, history)
     run.set_status("running", map50=metrics["map50"])

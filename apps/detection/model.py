@@ -113,9 +113,16 @@ class YoloDetector:
         score_threshold = self.default_score if score_threshold is None else score_threshold
         boxed, scale, offset = letterbox(image, self.input_size)
         head_maps = [np.asarray(out)[0] for out in self.model.predict_on_batch(boxed[None])]
+        return self.detections(
+            head_maps, image.shape, scale, offset, score_threshold, iou_threshold
+        )
+
+    def detections(self, head_maps, image_shape, scale, offset, score_threshold, iou_threshold=0.5):
+        """``Detection`` list of one image from its head maps (the model's outputs without
+        the batch axis) and its ``letterbox`` ``scale`` and ``offset``."""
         boxes, scores, labels = decode_yolo(head_maps, self.heads, self.input_size, score_threshold)
         boxes = unletterbox(boxes, scale, offset)
-        return _as_detections(boxes, scores, labels, self.class_names, image.shape, iou_threshold)
+        return _as_detections(boxes, scores, labels, self.class_names, image_shape, iou_threshold)
 
 
 def load_yolo(preset_dir):

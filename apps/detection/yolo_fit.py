@@ -23,8 +23,9 @@ import numpy as np
 
 from apps.detection import data as data_lib
 from apps.detection.augment import augment
-from apps.detection.centernet_fit import MapCallback, indices_and_seeds, input_pipelines, split
+from apps.detection.centernet_fit import MapCallback, input_pipelines, split
 from apps.detection.checks import load_checked
+from apps.detection.fit_data import predict_each, sample_batches
 from apps.detection.metrics import coco_map
 from apps.detection.model import YoloDetector
 from apps.detection.yolo import letterbox
@@ -38,6 +39,7 @@ from apps.detection.yolo_train import (
     set_trainable,
     training_model,
 )
+from shared import batches as batches_lib
 from shared.atomic_io import atomic_write_json
 from shared.plots import save_history
 from shared.training import train_phase
@@ -81,52 +83,73 @@ def letterboxed(sample, size, augment_seed=None):
 
 
 def make_dataset(samples, heads, num_classes, config, *, train, stop=None):
-    """A tf.data pipeline of (letterboxed image, ``encode_targets`` target), re-augmented each
-    epoch (see ``train.make_dataset``)."""
-    import tensorflow as tf
-
+    """Batches of (letterboxed image, ``encode_targets`` target), re-augmented each epoch
+    (``fit_data.sample_batches``, as ``centernet_fit.make_dataset``)."""
     size = config.image_size
     rows = len(anchor_table(heads, size)) + MAX_BOXES
-    augmenting = train and config.augment
 
     def load(index, seed):
-        if stop is not None and stop.is_set():
-            raise RuntimeError("the input pipeline is closed")
-        seed = int(seed) if augmenting else None
-        image, boxes, labels = letterboxed(samples[int(index)], size, seed)
+        image, boxes, labels = letterboxed(samples[index], size, seed)
         return image, encode_targets(boxes, labels, heads, size, num_classes)
 
-    def load_tensors(index, seed):
-        image, target = tf.numpy_function(load, [index, seed], (tf.float32, tf.float32))
-        image.set_shape((size, size, 3))
-        target.set_shape((rows, 5 + num_classes))
-        return image, target
-
-    dataset = indices_and_seeds(len(samples), config.seed, train).map(load_tensors)
-    return dataset.batch(config.batch_size).prefetch(2)
+    shapes = ((size, size, 3), (rows, 5 + num_classes))
+    return sample_batches(len(samples), load, shapes, config, train=train, stop=stop)
 
 
-def predict_samples(detector, samples, score_threshold=0.01):
-    """Detections ``(boxes, scores, class indices)`` in each sample's pixels (class-wise NMS)."""
+def predict_samples(detector, samples, score_threshold=0.01, *, batch_size=1, flat=None):
+    """Detections ``(boxes, scores, class indices)`` in each sample's pixels (class-wise NMS),
+    on every process (``batch_size`` images per global batch under a data-parallel
+    distribution).
+
+    ``flat`` is the detector's ``training_model`` (its heads as one output, which
+    ``shared.batches.predict_batches`` needs); made here when not given."""
+    names = detector.class_names
+    flat = flat if flat is not None else training_model(detector.model, len(names))
+    size = detector.input_size
+
+    def prepare(sample):
+        image = data_lib.load_image(sample)
+        boxed, scale, offset = letterbox(image, size)
+        return boxed, [*image.shape[:2], *scale, *offset]
+
     results = []
-    for sample in samples:
-        found = detector.detect(data_lib.load_image(sample), score_threshold=score_threshold)
+    for rows, info in predict_each(flat, samples, prepare, batch_size):
+        found = detector.detections(
+            head_maps(rows, detector.model),
+            (int(info[0]), int(info[1])),
+            tuple(info[2:4]),
+            tuple(info[4:6]),
+            score_threshold=score_threshold,
+        )
         boxes = np.array([item.box for item in found], "float32").reshape(-1, 4)
         scores = np.array([item.score for item in found], "float32")
-        labels = np.array([detector.class_names.index(item.label) for item in found], int)
+        labels = np.array([names.index(item.label) for item in found], int)
         results.append((boxes, scores, labels))
     return results
+
+
+def head_maps(rows, model):
+    """``training_model`` rows of one image back to the head maps of ``model`` (the
+    detection model), each ``(grid, grid, channels)``."""
+    shapes = [tuple(int(side) for side in output.shape[1:]) for output in model.outputs]
+    ends = np.cumsum([int(np.prod(shape)) for shape in shapes])
+    parts = np.split(np.asarray(rows).reshape(-1), ends[:-1])
+    return [part.reshape(shape) for part, shape in zip(parts, shapes)]
 
 
 class YoloMapCallback(MapCallback):
     """``MapCallback`` for the YOLO fine-tune: scores the detection model's heads."""
 
-    def __init__(self, samples, detector, every):
-        super().__init__(samples, detector.class_names, detector.input_size, 1.0, 0.0, every)
-        self.detector = detector
+    def __init__(self, samples, detector, every, batch_size=1, flat=None):
+        super().__init__(
+            samples, detector.class_names, detector.input_size, 1.0, 0.0, every, batch_size
+        )
+        self.detector, self.flat = detector, flat
 
     def predict(self):
-        return predict_samples(self.detector, self.samples)
+        return predict_samples(
+            self.detector, self.samples, batch_size=self.batch_size, flat=self.flat
+        )
 
 
 def phases(config, plan):
@@ -158,8 +181,9 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
             make_dataset, heads=prepared.heads, num_classes=len(names), config=config, stop=stop
         )
         train_set = make(train_samples, train=True)
+        batches_lib.log_steps(train_set)
         val_set = make(val_samples, train=False) if val_samples else None
-        mapper = YoloMapCallback(scored, detector, config.map_every)
+        mapper = YoloMapCallback(scored, detector, config.map_every, config.batch_size, trainer)
         for phase, epochs, learning_rate, unfrozen in phases(config, plan):
             set_trainable(model, prepared.outputs, config.mode, unfrozen)
             histories[phase] = train_phase(
@@ -174,7 +198,8 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
                 callbacks=[mapper, *callbacks],
                 verbose=verbose,
             )
-    metrics = coco_map(scored, predict_samples(detector, scored), names)
+    predictions = predict_samples(detector, scored, batch_size=config.batch_size, flat=trainer)
+    metrics = coco_map(scored, predictions, names)
     _save(run, model, prepared, config, histories)
     run.set_status("running", map50=metrics["map50"])
     return metrics | {

@@ -116,7 +116,8 @@ def training_model(model, num_classes):
         for index, head in enumerate(model.outputs)
     ]
     joined = keras.layers.Concatenate(axis=1, name="rows")(flat) if len(flat) > 1 else flat[0]
-    return keras.Model(model.inputs, joined, name="yolo_train")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # takes a bare array
+    return keras.Model(inputs, joined, name="yolo_train")
 
 
 def detection_part(trainer):

@@ -5,7 +5,6 @@ the run keeps the model as a keras-hub preset, its labels, curves and, on reques
 (SavedModel, TFLite float32 / float16 / int8, ONNX) each checked on the held-out split.
 """
 
-import logging
 from dataclasses import dataclass
 
 import keras
@@ -25,8 +24,6 @@ from shared.plots import save_confusion_matrix, save_history
 from shared.row_store import take_rows
 from shared.splits import split_indices
 from shared.training import finetune
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,12 +56,7 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     run.set_status("running", skipped=len(data.skipped))
     train_set, val, evaluation = _datasets(data, config, task.preprocessor.image_converter)
     parts = transfer_parts(task)
-    if hasattr(train_set, "num_batches"):
-        logger.info(
-            "%d training steps per epoch, %d images per step on this process",
-            train_set.num_batches,
-            len(train_set.rows(0)) if train_set.num_batches else 0,
-        )
+    batches_lib.log_steps(train_set)
     histories = finetune(
         parts,
         train_set,

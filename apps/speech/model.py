@@ -51,15 +51,20 @@ def special_tokens_of(tokenizer):
     )
 
 
-def _from_directory(directory, ref):
-    import keras_hub
-
-    directory = Path(directory)
+def _metadata(directory, ref):
+    """The ``transferzoo.json`` of a converted Whisper preset directory."""
     if not (directory / METADATA_FILE).is_file():
         raise ValueError(
             f"{ref}: {directory} is not a converted Whisper preset (no {METADATA_FILE})"
         )
-    metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    return json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+
+
+def _from_directory(directory, ref):
+    import keras_hub
+
+    directory = Path(directory)
+    metadata = _metadata(directory, ref)
     backbone = keras_hub.models.WhisperBackbone.from_preset(str(directory))
     tokenizer = WhisperTextTokenizer.from_preset(directory)
     converter = keras_hub.layers.WhisperAudioConverter(num_mels=backbone.num_mels)
@@ -101,6 +106,32 @@ def load_transcriber(ref=None, *, runs_dir=None):
     if location.suffix == ".keras":
         return _keyword_model(location, resolved)
     return _from_directory(location, resolved.ref)
+
+
+@reports_load_failures
+def load_whisper_backbone(ref=None, *, runs_dir=None):
+    """The ``WhisperBackbone`` of a Whisper reference alone, without its tokenizer or
+    decoding: all that class heads on the encoder need.
+
+    Args:
+        ref: model reference; None means ``bundled:whisper_tiny_en``.
+        runs_dir: runs registry root.
+
+    Raises:
+        ValueError: the reference is not a Whisper model (a keyword run, Moonshine).
+    """
+    import keras_hub
+
+    resolved = resolve_model_ref(ref, MODELS, runs_dir=runs_dir)
+    location = resolved.location
+    if resolved.kind == "preset":
+        if location.startswith("moonshine"):
+            raise ValueError(f"{resolved.ref}: class heads need a Whisper model")
+        return keras_hub.models.WhisperBackbone.from_preset(location)
+    if Path(location).suffix == ".keras":
+        raise ValueError(f"{resolved.ref}: class heads need a Whisper model, not a keyword run")
+    _metadata(Path(location), resolved.ref)
+    return keras_hub.models.WhisperBackbone.from_preset(location)
 
 
 def audio_features(num_mels, clip_seconds, clips, batch_size=32):

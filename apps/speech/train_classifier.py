@@ -1,14 +1,20 @@
-"""Keyword / audio-class heads on the Whisper encoder through the shared training recipe."""
+"""Keyword / audio-class heads on the Whisper encoder through the shared training recipe.
+
+The log-mel features of the clips are NumPy arrays batched by ``shared.batches`` (``tf.data``
+on TensorFlow), so the heads train on any Keras backend, data-parallel across processes on
+JAX (``shared.parallel``): each process reads its part of every global batch and every
+process scores the whole held-out split.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
 
 from apps.speech import data as data_lib
-from apps.speech.model import audio_features, load_transcriber
+from apps.speech.model import audio_features, load_whisper_backbone
+from shared import batches as batches_lib
 from shared.metrics import classification_report
 from shared.plots import save_confusion_matrix, save_history
-from shared.resumable import epoch_shuffled
 from shared.splits import split_indices
 from shared.tfds import tfds_source
 from shared.training import TransferParts, finetune
@@ -19,11 +25,12 @@ class Prepared:
     """Checked inputs of a classifier fine-tune."""
 
     data: object  # data_lib.ClipData
-    loaded: object  # the base LoadedTranscriber
+    backbone: object  # the base keras_hub WhisperBackbone
 
 
 def prepare(config):
-    """Load the clips and the base Whisper model (errors before any run is created)."""
+    """Load the clips and the base Whisper backbone (errors before any run is created); the
+    tokenizer and decoding are not needed, so none is loaded."""
     if named := tfds_source(config.data):
         name, split = named
         clips = data_lib.load_tfds_clips(
@@ -31,10 +38,7 @@ def prepare(config):
         )
     else:
         clips = data_lib.load_clip_folder(config.data, config.clip_seconds)
-    loaded = load_transcriber(config.model, runs_dir=config.runs_dir)
-    if not hasattr(loaded, "generator"):
-        raise ValueError(f"{config.model}: class heads need a Whisper model")
-    return Prepared(clips, loaded)
+    return Prepared(clips, load_whisper_backbone(config.model, runs_dir=config.runs_dir))
 
 
 def build_parts(backbone, num_classes, dropout=0.2):
@@ -57,31 +61,25 @@ def build_parts(backbone, num_classes, dropout=0.2):
     return TransferParts(model, encoder, feature_extractor, head)
 
 
-def _dataset(features, labels, batch_size, shuffle, seed):
-    import tensorflow as tf
-
-    if shuffle:  # ordered by (seed, epoch): a resumed run sees the same batches
-        dataset = epoch_shuffled((features, labels), seed)
-    else:
-        dataset = tf.data.Dataset.from_tensor_slices((features, labels))
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
     """Train the head (and top encoder blocks for ``fine_tune``); save model and metrics."""
-    clips, backbone = prepared.data, prepared.loaded.generator.backbone
+    clips, backbone = prepared.data, prepared.backbone
     features = audio_features(backbone.num_mels, config.clip_seconds, clips.clips)
     train_index, val_index = split_indices(len(clips.labels), config.validation_split, config.seed)
-    make = lambda index, shuffle: _dataset(  # noqa: E731
-        features[index], clips.labels[index], config.batch_size, shuffle, config.seed
-    )
-    val = make(val_index, False) if len(val_index) else None
+
+    def batches(index, seed=None):  # ordered by (seed, epoch): a resumed run sees the same
+        arrays = (features[index], clips.labels[index])
+        return batches_lib.fit_batches(arrays, config.batch_size, seed=seed)
+
+    train_set = batches(train_index, config.seed)
+    val = batches(val_index) if len(val_index) else None
+    batches_lib.log_steps(train_set, "clips")
     parts = build_parts(backbone, len(clips.class_names))
-    histories = finetune(
-        parts, make(train_index, True), val, plan, run, callbacks=callbacks, verbose=verbose
-    )
+    histories = finetune(parts, train_set, val, plan, run, callbacks=callbacks, verbose=verbose)
     scored = val_index if len(val_index) else train_index
-    predicted = np.argmax(parts.model.predict(features[scored], verbose=0), axis=-1)
+    # every process scores every held-out clip, also when training was data-parallel
+    logits = batches_lib.predict_all(parts.model, features[scored], config.batch_size)
+    predicted = np.argmax(logits, axis=-1)
     report = classification_report(clips.labels[scored], predicted, clips.class_names)
     save_confusion_matrix(
         report["confusion_matrix"], clips.class_names, run.artifact("confusion.png")

@@ -1,19 +1,14 @@
 """Data-parallel fine-tuning through Keras' distribution API on JAX: two worker processes
 over loopback, and one process over two CPU devices, against one process alone."""
 
-import json
-import os
-import re
-import socket
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
+from tests.jax.workers import figures, launch
+
 pytestmark = pytest.mark.jax
-STEPS = re.compile(r"(\d+) training steps per epoch")
 TIMEOUT_S = 400
 
 
@@ -35,12 +30,6 @@ def easy_folder(tmp_path_factory):
     return write_image_folder(data, tmp_path_factory.mktemp("data") / "easy")
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _finetune(folder, preset, runs_dir, *, processes=1, devices=1):
     """Run the finetune command in ``processes`` processes; (logs, seconds, the run)."""
     argv = [
@@ -49,47 +38,11 @@ def _finetune(folder, preset, runs_dir, *, processes=1, devices=1):
         *("--batch-size", "4", "--learning-rate", "0.01", "--patience", "20", "--seed", "5"),
         *("--image-size", "32", "--no-tensorboard", "--runs-dir", str(runs_dir)),
     ]
-    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
-    if devices > 1:
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    if processes > 1:
-        address = f"127.0.0.1:{_free_port()}"
-        env |= {
-            "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
-        }
-    started = time.monotonic()
-    workers = [
-        subprocess.Popen(
-            argv,
-            env=env | ({"KERAS_DISTRIBUTION_PROCESS_ID": str(index)} if processes > 1 else {}),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for index in range(processes)
-    ]
-    logs = []
-    try:
-        for worker in workers:
-            output, _ = worker.communicate(timeout=TIMEOUT_S)
-            logs.append((worker.returncode, output))
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    seconds = time.monotonic() - started
-    for code, output in logs:
-        assert code == 0, output[-3000:]
+    logs, seconds = launch(argv, processes=processes, devices=devices, timeout_s=TIMEOUT_S)
     from shared import runs
 
     (run,) = runs.list_runs("image_classify", runs_dir=runs_dir)
     return logs, seconds, run
-
-
-def _steps(output):
-    (steps,) = set(STEPS.findall(output))
-    return int(steps)
 
 
 @pytest.fixture(scope="module")
@@ -97,28 +50,17 @@ def alone(easy_folder, tiny_preset_jax, tmp_path_factory):
     return _finetune(easy_folder, tiny_preset_jax, tmp_path_factory.mktemp("alone"))
 
 
-def _figures(name, logs, seconds, run):
-    figures = {
-        "setup": name,
-        "seconds": round(seconds, 1),
-        "accuracy": run.metrics["accuracy"],
-        "steps_per_epoch_per_process": [_steps(output) for _, output in logs],
-    }
-    print(json.dumps(figures))
-    return figures
-
-
 def test_two_worker_processes_split_the_steps_and_match_one_process(
     alone, easy_folder, tiny_preset_jax, tmp_path
 ):
     logs, seconds, run = _finetune(easy_folder, tiny_preset_jax, tmp_path, processes=2)
-    one = _figures("1 process", *alone)
-    two = _figures("2 processes", logs, seconds, run)
+    one = figures("1 process", *alone)
+    two = figures("2 processes", logs, seconds, run)
     (alone_steps,) = one["steps_per_epoch_per_process"]
     assert two["steps_per_epoch_per_process"] == [alone_steps // 2] * 2
     assert one["accuracy"] >= 0.8  # easy data: the comparison below means something
     assert abs(two["accuracy"] - one["accuracy"]) <= 0.01 + 1e-9
-    assert "process 0 writes the run" in logs[1][1]
+    assert "process 0 writes the run" in logs[1]
     assert run.status["device"].endswith("2 process(es), 2 device(s)")
 
 
@@ -126,8 +68,8 @@ def test_one_process_over_two_devices_matches_one_device(
     alone, easy_folder, tiny_preset_jax, tmp_path
 ):
     logs, seconds, run = _finetune(easy_folder, tiny_preset_jax, tmp_path, devices=2)
-    one = _figures("1 process", *alone)
-    two = _figures("1 process, 2 devices", logs, seconds, run)
+    one = figures("1 process", *alone)
+    two = figures("1 process, 2 devices", logs, seconds, run)
     assert two["steps_per_epoch_per_process"] == one["steps_per_epoch_per_process"]
     assert abs(two["accuracy"] - one["accuracy"]) <= 0.01 + 1e-9
     assert run.status["device"].endswith("1 process(es), 2 device(s)")
