@@ -5,6 +5,7 @@ weights and activations, calibrated on a representative set of inputs; the model
 and returns float32, with quantize / dequantize steps at its ends).
 """
 
+import importlib.util
 from pathlib import Path
 
 from shared.app_spec import Exporter
@@ -77,10 +78,16 @@ def export_onnx(model, path):
 
 
 def check_formats(formats):
-    """Raise ``ValueError`` naming the accepted formats when ``formats`` has another."""
+    """Raise ``ValueError`` naming the accepted formats when ``formats`` has another, or when
+    exports are asked for where TensorFlow is not installed (the JAX environment)."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"export accepts {', '.join(FORMATS)}; received {sorted(unknown)}")
+    if formats and importlib.util.find_spec("tensorflow") is None:
+        raise ValueError(
+            "--export needs TensorFlow (every format is written through a SavedModel), "
+            "which this environment does not have; export the run from one that has it"
+        )
 
 
 def write_exports(serving, run, formats, representative):

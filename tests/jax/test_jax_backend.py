@@ -70,3 +70,12 @@ def test_finetune_completes_and_the_run_reloads(mode, shapes_folder, tiny_preset
     images = load_folder(shapes_folder, 32).images[:3]
     probabilities = np.asarray([r.predictions[0].score for r in predictor.predict(list(images))])
     assert ((probabilities > 0) & (probabilities <= 1)).all()
+
+
+def test_an_export_is_refused_in_one_line_before_training(shapes_folder, tmp_path, capsys):
+    from apps.image_classify import finetune
+
+    argv = ["--data", str(shapes_folder), "--export", "tflite", "--runs-dir", str(tmp_path)]
+    assert finetune.main(argv) == 2
+    assert "--export needs TensorFlow" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # no run was started
