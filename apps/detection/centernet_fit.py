@@ -154,7 +154,8 @@ class MapCallback(keras.callbacks.Callback):
         self.batch_size = batch_size
 
         self.latest = {}
-        self.measured_epochs = []
+        self.measured_epochs = []  # counted over the whole run
+        self.epochs_before = 0  # epochs trained in earlier phases (YOLO's warm-up)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
@@ -163,7 +164,7 @@ class MapCallback(keras.callbacks.Callback):
         if epoch == 0 or (epoch + 1) % self.every == 0 or last:
             scores = coco_map(self.samples, self.predict(), self.class_names)
             self.latest = {"val_map": scores["map"], "val_map50": scores["map50"]}
-            self.measured_epochs.append(epoch + 1)
+            self.measured_epochs.append(self.epochs_before + epoch + 1)
         logs.update(self.latest)  # between measurements the last value carries on
 
     def predict(self):

@@ -198,6 +198,7 @@ def train(prepared, config, plan, run, *, callbacks=(), verbose=1):
                 callbacks=[mapper, *callbacks],
                 verbose=verbose,
             )
+            mapper.epochs_before += len(histories[phase].get("loss", []))
     predictions = predict_samples(detector, scored, batch_size=config.batch_size, flat=trainer)
     metrics = coco_map(scored, predictions, names)
     _save(run, model, prepared, config, histories)

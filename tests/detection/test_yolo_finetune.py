@@ -95,6 +95,7 @@ def test_a_short_fine_tune_from_coco_reloads_with_the_new_classes(tmp_path):
     [run] = list_runs("detection", runs_dir=runs_dir)
     assert run.state == "complete" and run.labels == list(classes)
     assert set(run.history) == {"head", "fine_tune"}  # warm-up, then the top stages
+    assert run.metrics["map_epochs"] == [1, 2]  # counted over both phases
     meta = json.loads(run.artifact("model/detector.json").read_text())
     assert meta["architecture"] == "yolov3_tiny" and meta["image_size"] == 96
 
