@@ -16,6 +16,9 @@ as the uninterrupted run would have.
 """
 
 import dataclasses
+import functools
+import importlib.util
+import logging
 import shutil
 import zlib
 from dataclasses import dataclass
@@ -84,6 +87,19 @@ def set_seed(seed):
     keras.utils.set_random_seed(seed)
 
 
+@functools.cache
+def tensorboard_available():
+    """Whether Keras' TensorBoard callback can write here (it writes through TensorFlow);
+    says once, as a warning, why not."""
+    if importlib.util.find_spec("tensorflow") is not None:
+        return True
+    logging.getLogger(__name__).warning(
+        "TensorBoard logs need TensorFlow, which is not installed: none are written "
+        "(the run still keeps its history CSV and plot)"
+    )
+    return False
+
+
 def _callbacks(run, phase, plan, monitor, extra, seeded_layers=()):
     """The phase's Keras callbacks; the last one is its ``ResumableFit``."""
     import keras
@@ -106,7 +122,7 @@ def _callbacks(run, phase, plan, monitor, extra, seeded_layers=()):
         checkpoint,
         keras.callbacks.CSVLogger(str(run.artifact(f"history_{phase}.csv")), append=True),
     ]
-    if plan.tensorboard:
+    if plan.tensorboard and tensorboard_available():
         callbacks.append(keras.callbacks.TensorBoard(str(run.artifact(f"tensorboard/{phase}"))))
     # Last: it saves the state the others reached at the end of each epoch.
     backup = resumable.ResumableFit(

@@ -58,7 +58,7 @@ def test_finetune_completes_and_the_run_reloads(mode, shapes_folder, tiny_preset
     argv = [
         *("--data", str(shapes_folder), "--model", str(tiny_preset_jax)),
         *("--mode", mode, "--epochs", "1", "--head-epochs", "1", "--batch-size", "4"),
-        *("--image-size", "32", "--no-tensorboard", "--runs-dir", str(tmp_path)),
+        *("--image-size", "32", "--runs-dir", str(tmp_path)),  # TensorBoard on, as by default
     ]
     assert finetune.main(argv) == 0
     (run,) = runs.list_runs("image_classify", runs_dir=tmp_path)
