@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.audio import AUDIO_EXTENSIONS, decode_audio
+from shared.audio import AUDIO_EXTENSIONS, decode_audio, encode_wav
 from shared.sources import is_inside, utf8_text
 from shared.tfds import tfds_load
 
@@ -147,6 +147,17 @@ def load_tfds_clips(name, seconds, split="train", max_per_class=None):
         clips.append(fit_length(samples, length))
         labels.append(label)
     return ClipData(np.stack(clips), np.asarray(labels, "int32"), names)
+
+
+def write_clip_folder(data, root):
+    """Write ``ClipData`` as a class-per-folder WAV dataset, as ``load_clip_folder`` reads
+    it (tests, demos); returns ``root``."""
+    root = Path(root)
+    for index, (clip, label) in enumerate(zip(data.clips, data.labels)):
+        folder = root / data.class_names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{index:03d}.wav").write_bytes(encode_wav(clip))
+    return root
 
 
 def synthetic_tones(num_per_class=6, seconds=1.0, seed=0):

@@ -8,10 +8,9 @@ import functools
 import textwrap
 from pathlib import Path
 
-from apps.speech.data import synthetic_tones
+from apps.speech.data import synthetic_tones, write_clip_folder
 from apps.speech.tokenizer import language_label
 from shared.app_spec import DemoData
-from shared.audio import encode_wav
 from shared.ui.samples import TESTDATA, generated_tone, read_references
 from shared.ui.text import escape_markdown
 
@@ -71,11 +70,7 @@ def summary(result):
 
 def write_demo_data(folder):
     """Low, high and chirping tones, 8 one-second clips each, one folder per class."""
-    clips = synthetic_tones(num_per_class=8, seconds=1.0, seed=0)
-    for index, (clip, label) in enumerate(zip(clips.clips, clips.labels)):
-        path = folder / clips.class_names[label] / f"{index:03d}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(encode_wav(clip, 16000))
+    write_clip_folder(synthetic_tones(num_per_class=8, seconds=1.0, seed=0), folder)
 
 
 DEMO_DATA = DemoData("low, high and chirping tones (3 classes, 8 clips each)", write_demo_data)

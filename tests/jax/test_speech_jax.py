@@ -16,16 +16,10 @@ CLASS_NAMES = ["chirp", "high", "low"]  # the folder names, sorted
 @pytest.fixture(scope="module")
 def tones_folder(tmp_path_factory):
     """Eight one-second WAV clips of each of three tone classes, one folder per class."""
-    from apps.speech.data import synthetic_tones
-    from shared.audio import encode_wav
+    from apps.speech.data import synthetic_tones, write_clip_folder
 
-    root = tmp_path_factory.mktemp("tones")
     tones = synthetic_tones(num_per_class=8, seconds=1.0, seed=2)
-    for index, (clip, label) in enumerate(zip(tones.clips, tones.labels)):
-        folder = root / tones.class_names[label]
-        folder.mkdir(exist_ok=True)
-        (folder / f"{index:02d}.wav").write_bytes(encode_wav(clip))
-    return root
+    return write_clip_folder(tones, tmp_path_factory.mktemp("tones"))
 
 
 @pytest.fixture(scope="module")

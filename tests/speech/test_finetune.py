@@ -7,7 +7,7 @@ import pytest
 from apps.speech import finetune as finetune_module
 from apps.speech import train
 from apps.speech.config import FinetuneConfig
-from apps.speech.data import synthetic_tones
+from apps.speech.data import synthetic_tones, write_clip_folder
 from apps.speech.predictor import Predictor
 from shared import runs
 from shared.audio import encode_wav
@@ -21,13 +21,8 @@ TEXTS = ["ten of clubs", "four queen of clubs", "seven of hearts", "five five"]
 @pytest.fixture(scope="module")
 def tones_folder(tmp_path_factory):
     """Four one-second WAV clips of each of three tone classes, one folder per class."""
-    root = tmp_path_factory.mktemp("tones")
     tones = synthetic_tones(num_per_class=4, seconds=1.0)
-    for index, (clip, label) in enumerate(zip(tones.clips, tones.labels)):
-        folder = root / tones.class_names[label]
-        folder.mkdir(exist_ok=True)
-        (folder / f"{index:02d}.wav").write_bytes(encode_wav(clip))
-    return root
+    return write_clip_folder(tones, tmp_path_factory.mktemp("tones"))
 
 
 @pytest.fixture(scope="module")
